@@ -1,0 +1,435 @@
+"""``switchyard``: run workers and the dev environment, trigger and inspect runs."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import logging
+import signal
+import sys
+from typing import Any
+
+import click
+
+from switchyard.core.errors import SwitchyardError
+from switchyard.core.models import RunFilter, TaskInfo
+from switchyard.core.options import TriggerOptions
+from switchyard.core.states import RunStatus
+from switchyard.sdk.config import Config, import_app, load_config
+from switchyard.sdk.registry import REGISTRY
+from switchyard.sdk.runtime import Runtime, configure
+
+from . import render
+
+
+
+@dataclasses.dataclass
+class State:
+    """Options shared by every command."""
+
+    config_spec: str | None
+    database_url: str | None
+    environment: str | None
+    app: tuple[str, ...]
+    _runtime: Runtime | None = None
+
+    def config(self) -> Config:
+        config = load_config(self.config_spec)
+        changes: dict[str, Any] = {}
+        if self.database_url:
+            changes["database_url"] = self.database_url
+        if self.environment:
+            changes["environment"] = self.environment
+        if self.app:
+            changes["app"] = self.app
+        return dataclasses.replace(config, **changes)
+
+    def runtime(self, *, load_tasks: bool = False) -> Runtime:
+        if self._runtime is None:
+            config = self.config()
+            if load_tasks:
+                import_app(config.app)
+            self._runtime = configure(config)
+        return self._runtime
+
+
+pass_state = click.make_pass_decorator(State)
+
+
+class Cli(click.Group):
+    """Turns switchyard errors into a one-line message and exit code 2."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SwitchyardError as exc:
+            render.err_console.print(f"[bold red]error:[/] {exc}")
+            sys.exit(2)
+
+
+@click.group(cls=Cli, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_spec",
+    envvar="SWITCHYARD_CONFIG",
+    help="Project config: a .py file or module[:attr] defining `config = define_config(...)`. "
+    "Default: ./switchyard_config.py if present.",
+)
+@click.option(
+    "--database-url",
+    envvar="SWITCHYARD_DATABASE_URL",
+    help="sqlite:///path.db or postgresql://user@host/db (overrides the config).",
+)
+@click.option("--env", "environment", envvar="SWITCHYARD_ENV", help="Environment (default dev).")
+@click.option(
+    "--app",
+    multiple=True,
+    help="Module that defines tasks (repeatable; overrides the config's `app`).",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Log debug details.")
+@click.version_option(package_name="switchyard")
+@click.pass_context
+def cli(
+    ctx: click.Context,
+    config_spec: str | None,
+    database_url: str | None,
+    environment: str | None,
+    app: tuple[str, ...],
+    verbose: bool,
+) -> None:
+    """switchyard: durable background tasks for Python.
+
+    \b
+    Start here:
+      switchyard dev                      run the bundled example (SQLite, worker)
+      switchyard trigger hello-world --payload '{"name": "Ada"}'
+      switchyard runs list                see what ran
+    \b
+    In production, point every process at PostgreSQL and run as many
+    `switchyard worker` processes as the load needs.
+    """
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    ctx.obj = State(config_spec, database_url, environment, app)
+
+
+def _run_worker(runtime: Runtime, **options: Any) -> int:
+    from switchyard.worker import Worker
+
+    worker = Worker(runtime, **options)
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, worker.stop)
+        await worker.run()
+
+    asyncio.run(main())
+    return worker.executed
+
+
+@cli.command()
+@click.option("--concurrency", type=click.IntRange(1), help="Runs executing at once.")
+@click.option("--threads", type=click.IntRange(1), help="Threads for plain `def` tasks.")
+@click.option("--lease", "lease_seconds", type=click.FloatRange(0.5), help="Lease in seconds.")
+@click.option("--task", "task_ids", multiple=True, help="Only run these task ids.")
+@pass_state
+def worker(
+    state: State,
+    concurrency: int | None,
+    threads: int | None,
+    lease_seconds: float | None,
+    task_ids: tuple[str, ...],
+) -> None:
+    """Claim and execute runs until SIGTERM (finishes or hands back what it holds)."""
+    runtime = state.runtime(load_tasks=True)
+    for task_id in task_ids:
+        REGISTRY.get(task_id)
+    _run_worker(
+        runtime,
+        task_ids=list(task_ids) or None,
+        concurrency=concurrency,
+        threads=threads,
+        lease_seconds=lease_seconds,
+    )
+
+
+@cli.command()
+@click.option("--concurrency", type=click.IntRange(1), help="Runs executing at once.")
+@pass_state
+def dev(state: State, concurrency: int | None) -> None:
+    """Run everything in one process on SQLite: migrations, worker, your tasks.
+
+    Loads tasks from the config's `app` or --app. `make dev` runs it on the bundled
+    example in examples/quickstart.
+    """
+    if not state.config().app:
+        raise click.UsageError(
+            "no task modules to load: pass --app MODULE, or run from a folder with a "
+            "switchyard_config.py that sets app=[...] (see examples/quickstart)"
+        )
+    runtime = state.runtime(load_tasks=True)
+    render.console.print(
+        f"[bold green]switchyard dev[/]  environment [bold]{runtime.config.environment}[/]  "
+        f"database [bold]{runtime.storage.url}[/]"
+    )
+    render.console.print(f"tasks: {', '.join(REGISTRY.ids())}")
+    if REGISTRY.find("hello-world"):
+        render.console.print(
+            "try, in another terminal:  "
+            '[cyan]switchyard trigger hello-world --payload \'{"name": "Ada"}\' --wait[/]'
+        )
+    render.console.print("[dim]Ctrl-C to stop[/]")
+    _run_worker(runtime, concurrency=concurrency)
+
+
+@cli.command()
+@pass_state
+def migrate(state: State) -> None:
+    """Apply pending database migrations (dev and workers also do this on start)."""
+    config = dataclasses.replace(state.config(), auto_migrate=False)
+    runtime = Runtime(config)
+    applied = runtime.storage.migrate()
+    runtime.close()
+    if applied:
+        for name in applied:
+            render.console.print(f"applied [bold]{name}[/]")
+    else:
+        render.console.print("database is up to date")
+
+
+def _parse_json(text: str | None, what: str) -> Any:
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise click.BadParameter(f"{what} is not valid JSON: {exc}") from None
+
+
+def _task_info(runtime: Runtime, task_id: str) -> TaskInfo:
+    info = runtime.engine.get_task(task_id)
+    if info is None:
+        known = [t.id for t in runtime.engine.list_tasks()]
+        from switchyard.core.errors import UnknownTaskError
+
+        raise UnknownTaskError(task_id, known)
+    return info
+
+
+@cli.command()
+@click.argument("task_id")
+@click.option("--payload", help='JSON payload, e.g. \'{"name": "Ada"}\'.')
+@click.option("--delay", help="Start no earlier than this from now: 30s, 5m, 1h.")
+@click.option("--ttl", help="Expire if not started within this.")
+@click.option("--priority", type=float, default=0.0, help="Seconds ahead of older runs.")
+@click.option("--tag", "tags", multiple=True, help="Tag (repeatable).")
+@click.option("--idempotency-key", help="Return the existing run for this key.")
+@click.option("--idempotency-key-ttl", help="How long the key holds (default 30d).")
+@click.option("--queue", help="Queue name (default: the task's own).")
+@click.option("--max-attempts", type=click.IntRange(1), help="Attempts including the first.")
+@click.option("--wait", "wait_for", is_flag=True, help="Wait for the run to finish.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_state
+def trigger(
+    state: State,
+    task_id: str,
+    payload: str | None,
+    delay: str | None,
+    ttl: str | None,
+    priority: float,
+    tags: tuple[str, ...],
+    idempotency_key: str | None,
+    idempotency_key_ttl: str | None,
+    queue: str | None,
+    max_attempts: int | None,
+    wait_for: bool,
+    as_json: bool,
+) -> None:
+    """Trigger a run of TASK_ID."""
+    from switchyard.sdk import runs
+
+    data = _parse_json(payload, "--payload")
+    runtime = state.runtime()
+    if runtime.config.app:
+        import_app(runtime.config.app)
+    options = TriggerOptions(
+        delay=delay,
+        ttl=ttl,
+        priority=priority,
+        tags=list(tags) or None,
+        idempotency_key=idempotency_key,
+        idempotency_key_ttl=idempotency_key_ttl,
+        queue=queue,
+        max_attempts=max_attempts,
+    )
+    task = REGISTRY.find(task_id)
+    if task is not None:
+        info = task.info()
+        payload_json = task.payload_json(data, runtime.config.max_payload_bytes)
+    else:
+        from switchyard.core import jsonutil
+
+        info = _task_info(runtime, task_id)
+        payload_json = jsonutil.dumps(data, what="payload", limit=runtime.config.max_payload_bytes)
+    result = runtime.engine.trigger([runtime.engine.new_run(info, payload_json, options)])[0]
+    if not wait_for:
+        if as_json:
+            click.echo(json.dumps({"id": result.run_id, "is_cached": result.is_cached}))
+        else:
+            cached = " [dim](existing run: idempotency key)[/]" if result.is_cached else ""
+            render.console.print(f"triggered [bold]{result.run_id}[/]{cached}")
+        return
+    with render.console.status(f"waiting for {result.run_id}…"):
+        run = runs.poll_sync(result.run_id, timeout=3600)
+    if as_json:
+        click.echo(json.dumps(render.run_json(run)))
+    else:
+        render.run_panel(run, runtime.engine.list_attempts(run.id))
+    if run.status != RunStatus.COMPLETED:
+        sys.exit(1)
+
+
+@cli.group()
+def runs() -> None:
+    """List, inspect, cancel and replay runs."""
+
+
+@runs.command("list")
+@click.option(
+    "--status",
+    "statuses",
+    multiple=True,
+    type=click.Choice([s.value for s in RunStatus], case_sensitive=False),
+    help="Only runs in this status (repeatable).",
+)
+@click.option("--task", "task_ids", multiple=True, help="Only runs of this task (repeatable).")
+@click.option("--tag", help="Only runs with this tag.")
+@click.option("--queue", help="Only runs in this queue.")
+@click.option("--limit", type=click.IntRange(1, 1000), default=25, show_default=True)
+@click.option("--cursor", help="Continue after this run id (printed under the table).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON lines.")
+@pass_state
+def runs_list(
+    state: State,
+    statuses: tuple[str, ...],
+    task_ids: tuple[str, ...],
+    tag: str | None,
+    queue: str | None,
+    limit: int,
+    cursor: str | None,
+    as_json: bool,
+) -> None:
+    """Runs, newest first."""
+    engine = state.runtime().engine
+    page = engine.list_runs(
+        RunFilter(
+            environment=engine.environment,
+            statuses=tuple(RunStatus(s.upper()) for s in statuses),
+            task_ids=task_ids,
+            tag=tag,
+            queue=queue,
+        ),
+        limit=limit,
+        cursor=cursor,
+    )
+    if as_json:
+        for run in page.runs:
+            click.echo(json.dumps(render.run_json(run)))
+        return
+    if not page.runs:
+        render.console.print("no runs yet: trigger one with [cyan]switchyard trigger TASK[/]")
+        return
+    render.console.print(render.runs_table(page.runs))
+    if page.next_cursor:
+        render.console.print(f"[dim]more: --cursor {page.next_cursor}[/]")
+
+
+@runs.command("show")
+@click.argument("run_id")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_state
+def runs_show(state: State, run_id: str, as_json: bool) -> None:
+    """One run in detail: payload, output or error, attempts."""
+    engine = state.runtime().engine
+    run = engine.get_run(run_id)
+    if as_json:
+        click.echo(json.dumps(render.run_json(run)))
+    else:
+        render.run_panel(run, engine.list_attempts(run_id))
+
+
+@runs.command("cancel")
+@click.argument("run_id")
+@pass_state
+def runs_cancel(state: State, run_id: str) -> None:
+    """Cancel a run and, recursively, its unfinished children."""
+    canceled = state.runtime().engine.cancel(run_id)
+    if canceled:
+        render.console.print(f"canceled {len(canceled)} run(s): {', '.join(canceled)}")
+    else:
+        render.console.print(f"{run_id} had already finished; nothing to cancel")
+
+
+@runs.command("replay")
+@click.argument("run_id")
+@click.option("--payload", help="Replay with this JSON payload instead.")
+@pass_state
+def runs_replay(state: State, run_id: str, payload: str | None) -> None:
+    """Trigger a new run with the same task, payload and options."""
+    data = _parse_json(payload, "--payload")
+    engine = state.runtime().engine
+    result = engine.replay(run_id, None if payload is None else json.dumps(data))
+    render.console.print(f"replayed {run_id} as [bold]{result.run_id}[/]")
+
+
+@cli.group()
+def tasks() -> None:
+    """Tasks registered by workers."""
+
+
+@tasks.command("list")
+@pass_state
+def tasks_list(state: State) -> None:
+    """Tasks that workers have registered in this environment."""
+    infos = state.runtime().engine.list_tasks()
+    if not infos:
+        render.console.print("no tasks registered yet: start `switchyard dev` or a worker")
+        return
+    from rich.table import Table
+
+    table = Table(show_edge=False, header_style="bold")
+    for column in ("TASK", "QUEUE", "SCHEMA", "MAX DURATION"):
+        table.add_column(column)
+    for t in infos:
+        table.add_row(
+            t.id,
+            t.queue,
+            "yes" if t.payload_schema else "-",
+            "-" if t.max_duration is None else f"{t.max_duration:g}s",
+        )
+    render.console.print(table)
+
+
+@cli.group()
+def queues() -> None:
+    """Queues and their live counts."""
+
+
+@queues.command("list")
+@pass_state
+def queues_list(state: State) -> None:
+    """Every queue with queued and running counts and its limit."""
+    render.console.print(render.queues_table(state.runtime().engine.list_queues()))
+
+
+def main() -> None:
+    """Entry point of the ``switchyard`` command."""
+    cli()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,31 @@
+"""Trigger options as the caller gives them, before resolution."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from switchyard.core.durations import DurationLike
+
+MAX_TAGS = 10
+MAX_TAG_LENGTH = 128
+
+
+@dataclass(frozen=True, slots=True)
+class TriggerOptions:
+    """Per-trigger options; ``None`` means "use the task's or the config's default"."""
+
+    delay: DurationLike | dt.datetime | None = None
+    ttl: DurationLike | None = None
+    priority: float = 0.0
+    tags: str | Sequence[str] | None = None
+    metadata: Mapping[str, Any] | None = None
+    max_attempts: int | None = None
+    retry: Mapping[str, Any] | None = None
+    max_duration: DurationLike | None = None
+    queue: str | None = None
+    concurrency_key: str | None = None
+    idempotency_key: str | Sequence[str] | None = None
+    idempotency_key_ttl: DurationLike | None = None

@@ -1,0 +1,73 @@
+"""Deciding how an attempt ended: completed, retried after backoff, or failed for good."""
+
+from __future__ import annotations
+
+import random
+import traceback
+from typing import Any
+
+from switchyard.core.errors import (
+    AbortTaskRunError,
+    MaxDurationExceededError,
+    NotSerializableError,
+    PayloadTooLargeError,
+    PayloadValidationError,
+)
+from switchyard.core.models import Claim, Outcome
+from switchyard.core.states import AttemptStatus, RunStatus
+
+# Errors that will fail the same way on every attempt, so retrying only wastes time.
+NON_RETRYABLE: tuple[type[BaseException], ...] = (
+    AbortTaskRunError,
+    PayloadValidationError,
+    NotSerializableError,
+    PayloadTooLargeError,
+)
+
+
+def error_document(exc: BaseException) -> dict[str, Any]:
+    """A JSON-able description of an exception: type, message and stack."""
+    return {
+        "type": type(exc).__name__,
+        "message": str(exc),
+        "stack": "".join(traceback.format_exception(exc)),
+    }
+
+
+def completed(claim: Claim, output_json: str) -> Outcome:
+    """The attempt returned normally."""
+    return Outcome(
+        claim.run.id,
+        claim.attempt_id,
+        RunStatus.COMPLETED,
+        AttemptStatus.COMPLETED,
+        output_json=output_json,
+    )
+
+
+def failed(
+    claim: Claim, exc: BaseException, now: float, rng: random.Random | None = None
+) -> Outcome:
+    """The attempt raised: retry after backoff if the policy allows, else fail the run."""
+    error = error_document(exc)
+    if isinstance(exc, MaxDurationExceededError):
+        return Outcome(
+            claim.run.id,
+            claim.attempt_id,
+            RunStatus.TIMED_OUT,
+            AttemptStatus.TIMED_OUT,
+            error=error,
+        )
+    policy = claim.run.retry
+    if not isinstance(exc, NON_RETRYABLE) and policy.should_retry(claim.attempt_number):
+        return Outcome(
+            claim.run.id,
+            claim.attempt_id,
+            RunStatus.DELAYED,
+            AttemptStatus.FAILED,
+            error=error,
+            retry_at=now + policy.backoff(claim.attempt_number, rng),
+        )
+    return Outcome(
+        claim.run.id, claim.attempt_id, RunStatus.FAILED, AttemptStatus.FAILED, error=error
+    )

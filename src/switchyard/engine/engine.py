@@ -1,0 +1,143 @@
+"""The engine: storage plus a clock plus defaults, with the operations callers need."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from switchyard.core.clock import SYSTEM_CLOCK, Clock
+from switchyard.core.errors import RunNotFoundError
+from switchyard.core.ids import new_id
+from switchyard.core.models import (
+    DEFAULT_ENVIRONMENT,
+    Attempt,
+    NewRun,
+    QueueInfo,
+    Run,
+    RunFilter,
+    RunPage,
+    TaskInfo,
+    TriggerResult,
+)
+from switchyard.core.options import TriggerOptions
+from switchyard.engine import maintenance
+from switchyard.engine.enqueue import Defaults, Parent, build_new_run
+from switchyard.storage.base import Storage
+
+EngineDefaults = Defaults
+
+
+@dataclass
+class Engine:
+    """Operations over one environment of one storage."""
+
+    storage: Storage
+    clock: Clock = SYSTEM_CLOCK
+    environment: str = DEFAULT_ENVIRONMENT
+    defaults: Defaults = field(default_factory=Defaults)
+
+    def now(self) -> float:
+        """Domain time."""
+        return self.clock.now()
+
+    def new_run(
+        self,
+        task: TaskInfo,
+        payload_json: str,
+        options: TriggerOptions,
+        *,
+        parent: Parent | None = None,
+        batch_id: str | None = None,
+        replayed_from: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> NewRun:
+        """Resolve a trigger into a :class:`NewRun` for this environment."""
+        return build_new_run(
+            task,
+            payload_json,
+            options,
+            defaults=self.defaults,
+            environment=self.environment,
+            now=self.now(),
+            parent=parent,
+            batch_id=batch_id,
+            replayed_from=replayed_from,
+            idempotency_key=idempotency_key,
+        )
+
+    def trigger(self, runs: Sequence[NewRun]) -> list[TriggerResult]:
+        """Store runs in one transaction."""
+        return self.storage.trigger(runs, self.now())
+
+    @staticmethod
+    def new_batch_id(now: float) -> str:
+        """An id for a batch of runs."""
+        return new_id("batch", now)
+
+    def get_run(self, run_id: str) -> Run:
+        """A run by id, or :class:`RunNotFoundError`."""
+        run = self.storage.get_run(self.environment, run_id)
+        if run is None:
+            raise RunNotFoundError(run_id)
+        return run
+
+    def list_runs(
+        self, filters: RunFilter | None = None, *, limit: int = 50, cursor: str | None = None
+    ) -> RunPage:
+        """Runs newest first, filtered."""
+        filters = filters or RunFilter(environment=self.environment)
+        return self.storage.list_runs(filters, max(1, min(limit, 1000)), cursor)
+
+    def list_attempts(self, run_id: str) -> list[Attempt]:
+        """A run's attempts."""
+        return self.storage.list_attempts(run_id)
+
+    def cancel(self, run_id: str) -> list[str]:
+        """Cancel a run and its unfinished descendants."""
+        self.get_run(run_id)
+        return self.storage.cancel(self.environment, run_id, self.now())
+
+    def replay(self, run_id: str, payload_json: str | None = None) -> TriggerResult:
+        """A new run of the same task with the same (or an edited) payload and options."""
+        run = self.get_run(run_id)
+        task = TaskInfo(id=run.task_id, queue=run.queue, environment=run.environment)
+        import json
+
+        new = build_new_run(
+            task,
+            payload_json if payload_json is not None else json.dumps(run.payload),
+            TriggerOptions(
+                tags=run.tags,
+                metadata=run.metadata,
+                retry=run.retry.to_json(),
+                max_duration=run.max_duration,
+                ttl=run.ttl,
+                priority=run.priority,
+                concurrency_key=run.concurrency_key,
+            ),
+            defaults=self.defaults,
+            environment=self.environment,
+            now=self.now(),
+            replayed_from=run.id,
+        )
+        return self.trigger([new])[0]
+
+    def register(self, tasks: Sequence[TaskInfo], worker_id: str | None = None) -> None:
+        """Record task definitions (a worker does this as it starts)."""
+        self.storage.register(self.environment, tasks, worker_id, self.now())
+
+    def get_task(self, task_id: str) -> TaskInfo | None:
+        """A task registered by some worker, or None."""
+        return self.storage.get_task(self.environment, task_id)
+
+    def list_tasks(self) -> list[TaskInfo]:
+        """Every registered task."""
+        return self.storage.list_tasks(self.environment)
+
+    def list_queues(self) -> list[QueueInfo]:
+        """Queues with live counts."""
+        return self.storage.list_queues(self.environment)
+
+    def tick(self) -> maintenance.TickReport:
+        """One round of time-driven upkeep."""
+        return maintenance.tick(self.storage, self.now())

@@ -1,0 +1,1 @@
+"""What user code touches: tasks, queues, triggering, run context and config."""

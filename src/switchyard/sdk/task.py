@@ -1,0 +1,324 @@
+"""Tasks: ``@task`` and ``@schema_task`` turn functions into triggerable, retried units."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import inspect
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar, overload
+
+from switchyard.core import jsonutil
+from switchyard.core.durations import DurationLike, parse_optional_duration
+from switchyard.core.errors import InvalidOptionError
+from switchyard.core.idempotency import scoped_key
+from switchyard.core.models import TaskInfo, task_queue_name
+from switchyard.core.options import TriggerOptions
+from switchyard.core.retry import RetryPolicy
+from switchyard.engine.enqueue import Parent
+from switchyard.sdk.context import RunContext, current_context
+from switchyard.sdk.handles import BatchHandle, RunHandle
+from switchyard.sdk.queue import Queue
+from switchyard.sdk.registry import REGISTRY
+from switchyard.sdk.runtime import Runtime, current_runtime
+from switchyard.sdk.schema import Schema, SchemaLike
+
+R = TypeVar("R")
+
+
+@dataclass(frozen=True, slots=True)
+class BatchItem:
+    """One item of a batch trigger with its own options."""
+
+    payload: Any
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+class Task(Generic[R]):
+    """A registered function with options. Trigger it; a worker runs it."""
+
+    def __init__(
+        self,
+        fn: Callable[..., R] | Callable[..., Awaitable[R]],
+        *,
+        id: str,
+        queue: Queue | str | None = None,
+        retry: Mapping[str, Any] | RetryPolicy | None = None,
+        max_duration: DurationLike | None = None,
+        ttl: DurationLike | None = None,
+        schema: SchemaLike | None = None,
+        description: str | None = None,
+    ) -> None:
+        if not id or not isinstance(id, str) or len(id) > 128 or "/" in id:
+            raise InvalidOptionError("id", id, "a string of 1 to 128 characters without '/'")
+        self.id = id
+        self.fn = fn
+        self.description = description or inspect.getdoc(fn)
+        if queue is None:
+            self.queue = Queue(task_queue_name(id))
+        elif isinstance(queue, str):
+            self.queue = Queue(queue)
+        else:
+            self.queue = queue
+        if isinstance(retry, RetryPolicy):
+            self.retry: dict[str, Any] | None = retry.to_json()
+        elif retry is not None:
+            RetryPolicy().merged(retry)  # validate now, at definition time
+            self.retry = dict(retry)
+        else:
+            self.retry = None
+        self.max_duration = parse_optional_duration(max_duration, option="max_duration")
+        self.ttl = parse_optional_duration(ttl, option="ttl")
+        self.schema = Schema(id, schema) if schema is not None else None
+        self.is_async = inspect.iscoroutinefunction(fn)
+        params = [
+            p
+            for p in inspect.signature(fn).parameters.values()
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ]
+        self.takes_ctx = len(params) >= 2
+        REGISTRY.add(self)
+
+    def __repr__(self) -> str:
+        return f"<Task {self.id!r} queue={self.queue.name!r}>"
+
+    # -- definition ------------------------------------------------------------------
+    def info(self) -> TaskInfo:
+        """What storage records about this task."""
+        return TaskInfo(
+            id=self.id,
+            queue=self.queue.name,
+            payload_schema=self.schema.json_schema() if self.schema else None,
+            retry=self.retry,
+            max_duration=self.max_duration,
+            ttl=self.ttl,
+            queue_concurrency_limit=self.queue.concurrency_limit,
+        )
+
+    def payload_json(self, payload: Any, limit: int) -> str:
+        """Validate (schema tasks) and encode a payload; raises before any run exists."""
+        if self.schema is not None:
+            payload = self.schema.dump(self.schema.validate(payload))
+        return jsonutil.dumps(payload, what=f"payload for task {self.id!r}", limit=limit)
+
+    def parse_payload(self, payload: Any) -> Any:
+        """The argument the function receives (validated model for schema tasks)."""
+        return self.schema.validate(payload) if self.schema is not None else payload
+
+    def call(self, payload: Any, ctx: RunContext) -> Any:
+        """Invoke the function (a coroutine for async tasks)."""
+        return self.fn(payload, ctx) if self.takes_ctx else self.fn(payload)
+
+    # -- triggering ----------------------------------------------------------------------
+    def _options(self, opts: Mapping[str, Any]) -> TriggerOptions:
+        queue = opts.get("queue")
+        if isinstance(queue, Queue):
+            opts = {**opts, "queue": queue.name}
+        try:
+            return TriggerOptions(**opts)
+        except TypeError:
+            known = sorted(TriggerOptions.__dataclass_fields__)
+            unknown = sorted(set(opts) - set(known))
+            raise InvalidOptionError(
+                "trigger option", ", ".join(unknown), f"one of {', '.join(known)}"
+            ) from None
+
+    def trigger_sync(
+        self,
+        payload: Any = None,
+        *,
+        delay: DurationLike | dt.datetime | None = None,
+        ttl: DurationLike | None = None,
+        priority: float = 0.0,
+        tags: str | Sequence[str] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        max_attempts: int | None = None,
+        retry: Mapping[str, Any] | None = None,
+        max_duration: DurationLike | None = None,
+        queue: Queue | str | None = None,
+        concurrency_key: str | None = None,
+        idempotency_key: str | Sequence[str] | None = None,
+        idempotency_key_ttl: DurationLike | None = None,
+    ) -> RunHandle:
+        """Trigger a run from sync code; returns at once with a :class:`RunHandle`."""
+        opts = {k: v for k, v in locals().items() if k not in ("self", "payload")}
+        runtime = current_runtime()
+        new = self._new_run(runtime, payload, self._options(opts))
+        result = runtime.engine.trigger([new])[0]
+        return RunHandle(result.run_id, self.id, result.is_cached)
+
+    async def trigger(
+        self,
+        payload: Any = None,
+        *,
+        delay: DurationLike | dt.datetime | None = None,
+        ttl: DurationLike | None = None,
+        priority: float = 0.0,
+        tags: str | Sequence[str] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        max_attempts: int | None = None,
+        retry: Mapping[str, Any] | None = None,
+        max_duration: DurationLike | None = None,
+        queue: Queue | str | None = None,
+        concurrency_key: str | None = None,
+        idempotency_key: str | Sequence[str] | None = None,
+        idempotency_key_ttl: DurationLike | None = None,
+    ) -> RunHandle:
+        """Trigger a run; returns at once with a :class:`RunHandle`."""
+        opts = {k: v for k, v in locals().items() if k not in ("self", "payload")}
+        return await asyncio.to_thread(self.trigger_sync, payload, **opts)
+
+    def batch_trigger_sync(
+        self,
+        items: Sequence[Any],
+        *,
+        idempotency_key: str | None = None,
+        idempotency_key_ttl: DurationLike | None = None,
+        **options: Any,
+    ) -> BatchHandle:
+        """Trigger many runs in one transaction: all are created or none.
+
+        ``items`` are payloads or :class:`BatchItem` (payload with its own options);
+        ``options`` apply to every item that does not set them. A batch
+        ``idempotency_key`` gives item ``i`` the key ``[key, i]``.
+        """
+        runtime = current_runtime()
+        batch_id = runtime.engine.new_batch_id(runtime.clock.now())
+        parent = _parent()
+        new_runs = []
+        for index, item in enumerate(items):
+            payload, item_opts = (
+                (item.payload, dict(item.options)) if isinstance(item, BatchItem) else (item, {})
+            )
+            merged = {**options, **item_opts}
+            if idempotency_key is not None and "idempotency_key" not in item_opts:
+                merged["idempotency_key"] = _batch_item_key(idempotency_key, index, parent)
+                if idempotency_key_ttl is not None:
+                    merged.setdefault("idempotency_key_ttl", idempotency_key_ttl)
+            new_runs.append(
+                self._new_run(runtime, payload, self._options(merged), batch_id=batch_id)
+            )
+        results = runtime.engine.trigger(new_runs)
+        return BatchHandle(
+            batch_id, tuple(RunHandle(r.run_id, self.id, r.is_cached) for r in results)
+        )
+
+    async def batch_trigger(
+        self,
+        items: Sequence[Any],
+        *,
+        idempotency_key: str | None = None,
+        idempotency_key_ttl: DurationLike | None = None,
+        **options: Any,
+    ) -> BatchHandle:
+        """Async form of :meth:`batch_trigger_sync`."""
+        return await asyncio.to_thread(
+            self.batch_trigger_sync,
+            items,
+            idempotency_key=idempotency_key,
+            idempotency_key_ttl=idempotency_key_ttl,
+            **options,
+        )
+
+    def _new_run(
+        self, runtime: Runtime, payload: Any, options: TriggerOptions, batch_id: str | None = None
+    ) -> Any:
+        payload_json = self.payload_json(payload, runtime.config.max_payload_bytes)
+        return runtime.engine.new_run(
+            self.info(), payload_json, options, parent=_parent(), batch_id=batch_id
+        )
+
+
+def _parent() -> Parent | None:
+    ctx = current_context()
+    if ctx is None:
+        return None
+    return Parent(ctx.run.id, ctx.run.root_run_id, ctx.attempt.number)
+
+
+def _batch_item_key(key: str, index: int, parent: Parent | None) -> str:
+    if parent is not None:
+        return scoped_key([key, str(index)], "run", run_id=parent.run_id)
+    return scoped_key([key, str(index)], "global")
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@overload
+def task(fn: Callable[..., Awaitable[R]], /) -> Task[R]: ...
+@overload
+def task(fn: Callable[..., R], /) -> Task[R]: ...
+@overload
+def task(
+    *,
+    id: str | None = None,
+    queue: Queue | str | None = None,
+    retry: Mapping[str, Any] | RetryPolicy | None = None,
+    max_duration: DurationLike | None = None,
+    ttl: DurationLike | None = None,
+    description: str | None = None,
+) -> Callable[[Callable[..., Any]], Task[Any]]: ...
+
+
+def task(
+    fn: Callable[..., Any] | None = None,
+    /,
+    *,
+    id: str | None = None,
+    queue: Queue | str | None = None,
+    retry: Mapping[str, Any] | RetryPolicy | None = None,
+    max_duration: DurationLike | None = None,
+    ttl: DurationLike | None = None,
+    description: str | None = None,
+) -> Task[Any] | Callable[[Callable[..., Any]], Task[Any]]:
+    """Define a task from an ``async def`` or plain ``def`` taking ``(payload[, ctx])``.
+
+    ``id`` defaults to the function name with ``_`` turned into ``-``.
+    """
+
+    def wrap(f: Callable[..., Any]) -> Task[Any]:
+        return Task(
+            f,
+            id=id or f.__name__.replace("_", "-"),
+            queue=queue,
+            retry=retry,
+            max_duration=max_duration,
+            ttl=ttl,
+            description=description,
+        )
+
+    return wrap(fn) if fn is not None else wrap
+
+
+def schema_task(
+    *,
+    schema: SchemaLike,
+    id: str | None = None,
+    queue: Queue | str | None = None,
+    retry: Mapping[str, Any] | RetryPolicy | None = None,
+    max_duration: DurationLike | None = None,
+    ttl: DurationLike | None = None,
+    description: str | None = None,
+) -> Callable[[Callable[..., Any]], Task[Any]]:
+    """Define a task whose payload is validated by ``schema`` when triggered and run.
+
+    A payload that fails validation at trigger time raises
+    :class:`~switchyard.PayloadValidationError` and creates no run; one that fails
+    before an attempt fails the run without retrying.
+    """
+
+    def wrap(f: Callable[..., Any]) -> Task[Any]:
+        return Task(
+            f,
+            id=id or f.__name__.replace("_", "-"),
+            queue=queue,
+            retry=retry,
+            max_duration=max_duration,
+            ttl=ttl,
+            schema=schema,
+            description=description,
+        )
+
+    return wrap

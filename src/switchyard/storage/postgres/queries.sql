@@ -1,0 +1,42 @@
+-- PostgreSQL versions: row locks (SKIP LOCKED) so many workers claim without
+-- blocking each other, arrays for lists, and NOTIFY for wake-ups.
+
+-- name: limited_queues
+SELECT name, COALESCE(limit_override, concurrency_limit) AS effective_limit, paused
+FROM queues
+WHERE environment = :environment
+  AND (paused = 1 OR concurrency_limit IS NOT NULL OR limit_override IS NOT NULL)
+ORDER BY name
+FOR UPDATE
+
+-- name: claim_candidates
+SELECT * FROM runs
+WHERE environment = :environment AND status = 'QUEUED'
+  AND task_id = ANY(CAST(:task_ids AS TEXT[]))
+  AND NOT (queue = ANY(CAST(:blocked AS TEXT[])))
+ORDER BY order_key, id
+LIMIT :limit
+FOR UPDATE SKIP LOCKED
+
+-- name: lapsed_runs
+SELECT * FROM runs WHERE status = 'EXECUTING' AND lease_expires_at < :now
+FOR UPDATE SKIP LOCKED
+
+-- name: notify
+SELECT pg_notify('switchyard', :environment)
+
+-- name: list_runs
+SELECT * FROM runs
+WHERE environment = :environment
+  AND (CAST(:statuses AS TEXT[]) IS NULL OR status = ANY(CAST(:statuses AS TEXT[])))
+  AND (CAST(:task_ids AS TEXT[]) IS NULL OR task_id = ANY(CAST(:task_ids AS TEXT[])))
+  AND (CAST(:tag AS TEXT) IS NULL OR id IN (SELECT run_id FROM run_tags WHERE tag = :tag))
+  AND (CAST(:queue AS TEXT) IS NULL OR queue = :queue)
+  AND (CAST(:created_after AS DOUBLE PRECISION) IS NULL OR created_at >= :created_after)
+  AND (CAST(:created_before AS DOUBLE PRECISION) IS NULL OR created_at < :created_before)
+  AND (CAST(:idempotency_key AS TEXT) IS NULL OR idempotency_key = :idempotency_key)
+  AND (CAST(:batch_id AS TEXT) IS NULL OR batch_id = :batch_id)
+  AND (CAST(:parent_run_id AS TEXT) IS NULL OR parent_run_id = :parent_run_id)
+  AND (CAST(:cursor AS TEXT) IS NULL OR id < :cursor)
+ORDER BY id DESC
+LIMIT :limit

@@ -1,0 +1,172 @@
+-- Statements shared by SQLite and PostgreSQL. Dialect files override by name.
+-- Placeholders are :name; CAST(:x AS TEXT) IS NULL makes "no filter" work on both.
+
+-- name: ensure_environment
+INSERT INTO environments (name, created_at, updated_at) VALUES (:environment, :now, :now)
+ON CONFLICT (name) DO NOTHING
+
+-- name: ensure_queue
+INSERT INTO queues (environment, name, concurrency_limit, created_at, updated_at)
+VALUES (:environment, :name, :concurrency_limit, :now, :now)
+ON CONFLICT (environment, name) DO NOTHING
+
+-- name: define_queue
+INSERT INTO queues (environment, name, concurrency_limit, created_at, updated_at)
+VALUES (:environment, :name, :concurrency_limit, :now, :now)
+ON CONFLICT (environment, name) DO UPDATE
+SET concurrency_limit = excluded.concurrency_limit, updated_at = excluded.updated_at
+
+-- name: upsert_task
+INSERT INTO tasks (environment, id, queue, payload_schema, retry, max_duration, ttl, updated_at)
+VALUES (:environment, :id, :queue, :payload_schema, :retry, :max_duration, :ttl, :now)
+ON CONFLICT (environment, id) DO UPDATE
+SET queue = excluded.queue, payload_schema = excluded.payload_schema, retry = excluded.retry,
+    max_duration = excluded.max_duration, ttl = excluded.ttl, updated_at = excluded.updated_at
+
+-- name: get_task
+SELECT t.*, q.concurrency_limit AS queue_concurrency_limit
+FROM tasks t LEFT JOIN queues q ON q.environment = t.environment AND q.name = t.queue
+WHERE t.environment = :environment AND t.id = :id
+
+-- name: list_tasks
+SELECT t.*, q.concurrency_limit AS queue_concurrency_limit
+FROM tasks t LEFT JOIN queues q ON q.environment = t.environment AND q.name = t.queue
+WHERE t.environment = :environment ORDER BY t.id
+
+-- name: upsert_worker
+INSERT INTO workers (id, environment, hostname, pid, task_ids, started_at, heartbeat_at)
+VALUES (:id, :environment, :hostname, :pid, :task_ids, :now, :now)
+ON CONFLICT (id) DO UPDATE SET task_ids = excluded.task_ids, heartbeat_at = excluded.heartbeat_at
+
+-- name: find_idempotent_run
+SELECT id, status, idempotency_expires_at FROM runs
+WHERE environment = :environment AND task_id = :task_id AND idempotency_key = :idempotency_key
+
+-- name: free_idempotency_key
+UPDATE runs SET idempotency_key = NULL, idempotency_expires_at = NULL, updated_at = :now
+WHERE id = :id
+
+-- name: insert_run
+INSERT INTO runs (
+    id, environment, task_id, queue, status, payload, tags, metadata, priority, order_key,
+    created_at, queued_at, delay_until, expires_at, retry, max_duration, ttl,
+    idempotency_key, idempotency_expires_at, concurrency_key, parent_run_id, root_run_id,
+    batch_id, replayed_from, updated_at
+) VALUES (
+    :id, :environment, :task_id, :queue, :status, :payload, :tags, :metadata, :priority,
+    :order_key, :now, :queued_at, :delay_until, :expires_at, :retry, :max_duration, :ttl,
+    :idempotency_key, :idempotency_expires_at, :concurrency_key, :parent_run_id,
+    :root_run_id, :batch_id, :replayed_from, :now
+)
+ON CONFLICT (environment, task_id, idempotency_key) WHERE idempotency_key IS NOT NULL
+DO NOTHING
+
+-- name: insert_tag
+INSERT INTO run_tags (tag, run_id) VALUES (:tag, :run_id) ON CONFLICT DO NOTHING
+
+-- name: environment_state
+SELECT paused, concurrency_limit FROM environments WHERE name = :environment
+
+-- name: limited_queues
+SELECT name, COALESCE(limit_override, concurrency_limit) AS effective_limit, paused
+FROM queues
+WHERE environment = :environment
+  AND (paused = 1 OR concurrency_limit IS NOT NULL OR limit_override IS NOT NULL)
+ORDER BY name
+
+-- name: running_counts
+SELECT queue, COUNT(*) AS running FROM runs
+WHERE environment = :environment AND status = 'EXECUTING'
+GROUP BY queue
+
+-- name: mark_claimed
+UPDATE runs
+SET status = 'EXECUTING', attempt_count = attempt_count + 1, current_attempt_id = :attempt_id,
+    worker_id = :worker_id, lease_expires_at = :lease_expires_at,
+    started_at = COALESCE(started_at, :now), expires_at = NULL, updated_at = :now
+WHERE id = :id AND status = 'QUEUED'
+
+-- name: insert_attempt
+INSERT INTO attempts (id, run_id, number, status, worker_id, started_at)
+VALUES (:id, :run_id, :number, 'EXECUTING', :worker_id, :now)
+
+-- name: finish_run
+UPDATE runs
+SET status = :status, output = :output, error = :error, finished_at = :finished_at,
+    delay_until = :retry_at, worker_id = NULL, lease_expires_at = NULL, updated_at = :now
+WHERE id = :run_id AND current_attempt_id = :attempt_id AND status = 'EXECUTING'
+
+-- name: finish_attempt
+UPDATE attempts SET status = :attempt_status, finished_at = :now, error = :error
+WHERE id = :attempt_id AND status = 'EXECUTING'
+
+-- name: renew_leases
+UPDATE runs SET lease_expires_at = :lease_expires_at
+WHERE worker_id = :worker_id AND status = 'EXECUTING'
+
+-- name: held_runs
+SELECT id, current_attempt_id FROM runs WHERE worker_id = :worker_id AND status = 'EXECUTING'
+
+-- name: heartbeat_worker
+UPDATE workers SET heartbeat_at = :now WHERE id = :worker_id
+
+-- name: release_run
+UPDATE runs
+SET status = 'QUEUED', worker_id = NULL, lease_expires_at = NULL, updated_at = :now
+WHERE id = :id AND worker_id = :worker_id AND status = 'EXECUTING'
+
+-- name: release_attempt
+UPDATE attempts SET status = 'RELEASED', finished_at = :now
+WHERE run_id = :id AND status = 'EXECUTING'
+
+-- name: promote_delayed
+UPDATE runs SET status = 'QUEUED', delay_until = NULL, updated_at = :now
+WHERE status = 'DELAYED' AND delay_until <= :now
+
+-- name: expire_runs
+UPDATE runs
+SET status = 'EXPIRED', finished_at = :now, updated_at = :now,
+    error = '{"type":"RunExpired","message":"the run was not started before its TTL ran out"}'
+WHERE status IN ('QUEUED', 'DELAYED') AND expires_at IS NOT NULL AND expires_at <= :now
+
+-- name: lapsed_runs
+SELECT * FROM runs WHERE status = 'EXECUTING' AND lease_expires_at < :now
+
+-- name: requeue_lapsed
+UPDATE runs
+SET status = :status, worker_id = NULL, lease_expires_at = NULL, error = :error,
+    finished_at = :finished_at, updated_at = :now
+WHERE id = :id AND status = 'EXECUTING' AND current_attempt_id = :attempt_id
+
+-- name: get_run
+SELECT * FROM runs WHERE environment = :environment AND id = :id
+
+-- name: list_attempts
+SELECT * FROM attempts WHERE run_id = :run_id ORDER BY number, started_at
+
+-- name: run_tree
+WITH RECURSIVE tree(id) AS (
+    SELECT id FROM runs WHERE environment = :environment AND id = :id
+    UNION
+    SELECT r.id FROM runs r JOIN tree t ON r.parent_run_id = t.id
+)
+SELECT runs.id, runs.status FROM runs JOIN tree ON runs.id = tree.id
+
+-- name: cancel_run
+UPDATE runs
+SET status = 'CANCELED', finished_at = :now, worker_id = NULL, lease_expires_at = NULL,
+    error = '{"type":"RunCanceled","message":"the run was canceled"}', updated_at = :now
+WHERE id = :id AND status IN ('DELAYED', 'QUEUED', 'EXECUTING', 'WAITING')
+
+-- name: cancel_attempts
+UPDATE attempts SET status = 'CANCELED', finished_at = :now
+WHERE run_id = :id AND status = 'EXECUTING'
+
+-- name: list_queues
+SELECT q.name, q.environment, COALESCE(q.limit_override, q.concurrency_limit) AS effective_limit,
+       q.paused,
+       (SELECT COUNT(*) FROM runs r WHERE r.environment = q.environment AND r.queue = q.name
+            AND r.status = 'QUEUED') AS queued,
+       (SELECT COUNT(*) FROM runs r WHERE r.environment = q.environment AND r.queue = q.name
+            AND r.status = 'EXECUTING') AS running
+FROM queues q WHERE q.environment = :environment ORDER BY q.name

@@ -1,0 +1,84 @@
+"""Turning database rows into domain models."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from switchyard.core.models import Attempt, Run, TaskInfo
+from switchyard.core.retry import RetryPolicy
+from switchyard.core.states import AttemptStatus, RunStatus
+
+Row = Mapping[str, Any]
+
+
+def _json(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+def run_from_row(row: Row) -> Run:
+    """Build a :class:`Run` from a ``SELECT * FROM runs`` row."""
+    return Run(
+        id=row["id"],
+        environment=row["environment"],
+        task_id=row["task_id"],
+        queue=row["queue"],
+        status=RunStatus(row["status"]),
+        payload=_json(row["payload"]),
+        output=_json(row["output"]),
+        error=_json(row["error"]),
+        tags=tuple(_json(row["tags"]) or ()),
+        metadata=_json(row["metadata"]) or {},
+        priority=row["priority"],
+        order_key=row["order_key"],
+        created_at=row["created_at"],
+        queued_at=row["queued_at"],
+        delay_until=row["delay_until"],
+        expires_at=row["expires_at"],
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+        attempt_count=row["attempt_count"],
+        current_attempt_id=row["current_attempt_id"],
+        retry=RetryPolicy.from_json(_json(row["retry"])),
+        max_duration=row["max_duration"],
+        ttl=row["ttl"],
+        idempotency_key=row["idempotency_key"],
+        idempotency_expires_at=row["idempotency_expires_at"],
+        concurrency_key=row["concurrency_key"],
+        parent_run_id=row["parent_run_id"],
+        root_run_id=row["root_run_id"],
+        batch_id=row["batch_id"],
+        replayed_from=row["replayed_from"],
+        worker_id=row["worker_id"],
+        lease_expires_at=row["lease_expires_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+def attempt_from_row(row: Row) -> Attempt:
+    """Build an :class:`Attempt` from a ``SELECT * FROM attempts`` row."""
+    return Attempt(
+        id=row["id"],
+        run_id=row["run_id"],
+        number=row["number"],
+        status=AttemptStatus(row["status"]),
+        worker_id=row["worker_id"],
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+        error=_json(row["error"]),
+    )
+
+
+def task_from_row(row: Row) -> TaskInfo:
+    """Build a :class:`TaskInfo` from a ``tasks`` row joined with its queue's limit."""
+    return TaskInfo(
+        id=row["id"],
+        queue=row["queue"],
+        environment=row["environment"],
+        payload_schema=_json(row["payload_schema"]),
+        retry=_json(row["retry"]),
+        max_duration=row["max_duration"],
+        ttl=row["ttl"],
+        queue_concurrency_limit=row["queue_concurrency_limit"],
+    )

@@ -1,0 +1,552 @@
+"""Domain operations written once over a DB-API cursor; dialects supply SQL and connections.
+
+Every public method is one transaction. Status changes are guarded in SQL by the
+status they come from, so racing operations (cancel vs. complete, two workers
+recovering the same lapsed lease) settle without corrupting a run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from abc import abstractmethod
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
+
+from switchyard.core.ids import new_id
+from switchyard.core.models import (
+    Attempt,
+    Claim,
+    NewRun,
+    Outcome,
+    QueueInfo,
+    Run,
+    RunFilter,
+    RunPage,
+    TaskInfo,
+    TriggerResult,
+)
+from switchyard.core.states import AttemptStatus, RunStatus
+from switchyard.storage.base import Storage
+from switchyard.storage.rows import attempt_from_row, run_from_row, task_from_row
+
+# How many times one claim re-reads the queue head after skipping runs whose queue
+# filled up; bounds the work of a claim when many queues sit at their limit.
+_CLAIM_ROUNDS = 4
+
+
+class Cursor(Protocol):
+    """The part of a DB-API cursor the operations use (sqlite3 and psycopg agree)."""
+
+    rowcount: int
+
+    def execute(self, sql: str, params: Mapping[str, Any] = ..., /) -> Any: ...
+
+    def executemany(self, sql: str, params: Sequence[Mapping[str, Any]], /) -> Any: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+
+def _dump(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, separators=(",", ":"))
+
+
+class SqlStorage(Storage):
+    """A :class:`Storage` over SQL; subclasses provide connections and dialect SQL."""
+
+    q: dict[str, str]
+
+    def __init__(self) -> None:
+        self._known_queues: set[tuple[str, str]] = set()
+        self._known_envs: set[str] = set()
+
+    # -- dialect hooks ------------------------------------------------------------
+    @abstractmethod
+    def _tx(self) -> AbstractContextManager[Cursor]:
+        """A cursor inside a write transaction, committed on normal exit."""
+
+    def _read(self) -> AbstractContextManager[Cursor]:
+        """A cursor for reads; by default a transaction as well."""
+        return self._tx()
+
+    @abstractmethod
+    def _list_param(self, values: Sequence[str] | None) -> Any:
+        """Encode a list parameter for the dialect's list statements."""
+
+    def _notify(self, cur: Cursor, environments: set[str]) -> None:
+        """Tell listening workers that runs may be claimable (dialects with NOTIFY)."""
+
+    # -- enqueue ------------------------------------------------------------------
+    def trigger(self, runs: Sequence[NewRun], now: float) -> list[TriggerResult]:
+        results: list[TriggerResult] = []
+        new_queues: set[tuple[str, str]] = set()
+        new_envs: set[str] = set()
+        with self._tx() as cur:
+            for env in {r.environment for r in runs} - self._known_envs:
+                cur.execute(self.q["ensure_environment"], {"environment": env, "now": now})
+                new_envs.add(env)
+            for r in runs:
+                key = (r.environment, r.queue)
+                if key not in self._known_queues and key not in new_queues:
+                    cur.execute(
+                        self.q["ensure_queue"],
+                        {
+                            "environment": r.environment,
+                            "name": r.queue,
+                            "concurrency_limit": r.queue_concurrency_limit,
+                            "now": now,
+                        },
+                    )
+                    new_queues.add(key)
+            plain: list[dict[str, Any]] = []
+            tags: list[dict[str, Any]] = []
+            for r in runs:
+                params = self._run_params(r, new_id("run", now), now)
+                if r.idempotency_key is None:
+                    plain.append(params)
+                else:
+                    cached = self._insert_keyed(cur, r, params, now)
+                    if cached is not None:
+                        results.append(TriggerResult(cached, r.task_id, True))
+                        continue
+                results.append(TriggerResult(params["id"], r.task_id, False))
+                tags.extend({"tag": t, "run_id": params["id"]} for t in r.tags)
+            if plain:
+                cur.executemany(self.q["insert_run"], plain)
+            if tags:
+                cur.executemany(self.q["insert_tag"], tags)
+            self._notify(cur, {r.environment for r in runs})
+        self._known_envs |= new_envs
+        self._known_queues |= new_queues
+        return results
+
+    def _insert_keyed(
+        self, cur: Cursor, r: NewRun, params: dict[str, Any], now: float
+    ) -> str | None:
+        """Insert a run with an idempotency key; return the live run's id if one exists."""
+        find = {
+            "environment": r.environment,
+            "task_id": r.task_id,
+            "idempotency_key": r.idempotency_key,
+        }
+        for _ in range(3):
+            cur.execute(self.q["find_idempotent_run"], find)
+            existing = cur.fetchone()
+            if existing is not None:
+                expired = (
+                    existing["idempotency_expires_at"] is not None
+                    and existing["idempotency_expires_at"] <= now
+                )
+                if not expired and not RunStatus(existing["status"]).frees_idempotency_key:
+                    return str(existing["id"])
+                cur.execute(self.q["free_idempotency_key"], {"id": existing["id"], "now": now})
+            cur.execute(self.q["insert_run"], params)
+            if cur.rowcount == 1:
+                return None
+            # A concurrent trigger committed the same key first: read it again.
+        raise RuntimeError(f"could not settle idempotency key {r.idempotency_key!r}")
+
+    @staticmethod
+    def _run_params(r: NewRun, run_id: str, now: float) -> dict[str, Any]:
+        delayed = r.delay_until is not None and r.delay_until > now
+        queued_at = r.delay_until if delayed and r.delay_until is not None else now
+        return {
+            "id": run_id,
+            "environment": r.environment,
+            "task_id": r.task_id,
+            "queue": r.queue,
+            "status": RunStatus.DELAYED if delayed else RunStatus.QUEUED,
+            "payload": r.payload_json,
+            "tags": json.dumps(list(r.tags)),
+            "metadata": r.metadata_json,
+            "priority": r.priority,
+            "order_key": queued_at - r.priority,
+            "now": now,
+            "queued_at": queued_at,
+            "delay_until": r.delay_until if delayed else None,
+            "expires_at": queued_at + r.ttl if r.ttl is not None else None,
+            "retry": json.dumps(r.retry.to_json()),
+            "max_duration": r.max_duration,
+            "ttl": r.ttl,
+            "idempotency_key": r.idempotency_key,
+            "idempotency_expires_at": (
+                now + r.idempotency_ttl if r.idempotency_key is not None else None
+            ),
+            "concurrency_key": r.concurrency_key,
+            "parent_run_id": r.parent_run_id,
+            "root_run_id": r.root_run_id or r.parent_run_id,
+            "batch_id": r.batch_id,
+            "replayed_from": r.replayed_from,
+        }
+
+    def register(
+        self, environment: str, tasks: Sequence[TaskInfo], worker_id: str | None, now: float
+    ) -> None:
+        import os
+        import socket
+
+        with self._tx() as cur:
+            cur.execute(self.q["ensure_environment"], {"environment": environment, "now": now})
+            queues: dict[str, int | None] = {}
+            for t in tasks:
+                if t.queue not in queues or t.queue_concurrency_limit is not None:
+                    queues[t.queue] = t.queue_concurrency_limit
+            for name, limit in sorted(queues.items()):
+                cur.execute(
+                    self.q["define_queue"],
+                    {
+                        "environment": environment,
+                        "name": name,
+                        "concurrency_limit": limit,
+                        "now": now,
+                    },
+                )
+            for t in tasks:
+                cur.execute(
+                    self.q["upsert_task"],
+                    {
+                        "environment": environment,
+                        "id": t.id,
+                        "queue": t.queue,
+                        "payload_schema": _dump(t.payload_schema),
+                        "retry": _dump(t.retry),
+                        "max_duration": t.max_duration,
+                        "ttl": t.ttl,
+                        "now": now,
+                    },
+                )
+            if worker_id is not None:
+                cur.execute(
+                    self.q["upsert_worker"],
+                    {
+                        "id": worker_id,
+                        "environment": environment,
+                        "hostname": socket.gethostname(),
+                        "pid": os.getpid(),
+                        "task_ids": json.dumps(sorted(t.id for t in tasks)),
+                        "now": now,
+                    },
+                )
+        self._known_envs.add(environment)
+        self._known_queues |= {(environment, name) for name in queues}
+
+    def get_task(self, environment: str, task_id: str) -> TaskInfo | None:
+        with self._read() as cur:
+            cur.execute(self.q["get_task"], {"environment": environment, "id": task_id})
+            row = cur.fetchone()
+        return None if row is None else task_from_row(row)
+
+    def list_tasks(self, environment: str) -> list[TaskInfo]:
+        with self._read() as cur:
+            cur.execute(self.q["list_tasks"], {"environment": environment})
+            return [task_from_row(r) for r in cur.fetchall()]
+
+    # -- dequeue ----------------------------------------------------------------------
+    def claim(
+        self,
+        environment: str,
+        worker_id: str,
+        task_ids: Sequence[str],
+        limit: int,
+        now: float,
+        lease_seconds: float,
+    ) -> list[Claim]:
+        if limit <= 0 or not task_ids:
+            return []
+        env_params = {"environment": environment}
+        claims: list[Claim] = []
+        with self._tx() as cur:
+            cur.execute(self.q["environment_state"], env_params)
+            env_row = cur.fetchone()
+            if env_row is not None and env_row["paused"]:
+                return []
+            cur.execute(self.q["limited_queues"], env_params)
+            limited = cur.fetchall()
+            env_limit = None if env_row is None else env_row["concurrency_limit"]
+            running: dict[str, int] = {}
+            if limited or env_limit is not None:
+                cur.execute(self.q["running_counts"], env_params)
+                running = {r["queue"]: r["running"] for r in cur.fetchall()}
+            if env_limit is not None:
+                limit = min(limit, env_limit - sum(running.values()))
+            blocked: set[str] = set()
+            remaining: dict[str, int] = {}
+            for row in limited:
+                if row["paused"]:
+                    blocked.add(row["name"])
+                elif row["effective_limit"] is not None:
+                    free = row["effective_limit"] - running.get(row["name"], 0)
+                    if free <= 0:
+                        blocked.add(row["name"])
+                    else:
+                        remaining[row["name"]] = free
+            tasks_param = self._list_param(list(task_ids))
+            for _ in range(_CLAIM_ROUNDS):
+                want = limit - len(claims)
+                if want <= 0:
+                    break
+                cur.execute(
+                    self.q["claim_candidates"],
+                    {
+                        "environment": environment,
+                        "task_ids": tasks_param,
+                        "blocked": self._list_param(sorted(blocked)),
+                        "limit": want,
+                    },
+                )
+                rows = cur.fetchall()
+                chosen = []
+                skipped = False
+                for row in rows:
+                    name = row["queue"]
+                    if name in blocked:
+                        skipped = True
+                        continue
+                    if name in remaining:
+                        remaining[name] -= 1
+                        if remaining[name] == 0:
+                            blocked.add(name)
+                    chosen.append(row)
+                claims.extend(self._mark_claimed(cur, chosen, worker_id, now, lease_seconds))
+                if not skipped or len(rows) < want:
+                    break
+        return claims
+
+    def _mark_claimed(
+        self, cur: Cursor, rows: list[Any], worker_id: str, now: float, lease_seconds: float
+    ) -> list[Claim]:
+        if not rows:
+            return []
+        lease = now + lease_seconds
+        updates, attempts, claims = [], [], []
+        for row in rows:
+            run = run_from_row(row)
+            attempt_id = new_id("attempt", now)
+            number = run.attempt_count + 1
+            updates.append(
+                {
+                    "id": run.id,
+                    "attempt_id": attempt_id,
+                    "worker_id": worker_id,
+                    "lease_expires_at": lease,
+                    "now": now,
+                }
+            )
+            attempts.append(
+                {
+                    "id": attempt_id,
+                    "run_id": run.id,
+                    "number": number,
+                    "worker_id": worker_id,
+                    "now": now,
+                }
+            )
+            claimed = dataclasses.replace(
+                run,
+                status=RunStatus.EXECUTING,
+                attempt_count=number,
+                current_attempt_id=attempt_id,
+                worker_id=worker_id,
+                lease_expires_at=lease,
+                started_at=run.started_at if run.started_at is not None else now,
+                expires_at=None,
+                updated_at=now,
+            )
+            claims.append(Claim(claimed, attempt_id, number))
+        cur.executemany(self.q["mark_claimed"], updates)
+        cur.executemany(self.q["insert_attempt"], attempts)
+        return claims
+
+    def finish(self, outcomes: Sequence[Outcome], now: float) -> int:
+        if not outcomes:
+            return 0
+        runs, attempts = [], []
+        envs: set[str] = set()
+        for o in outcomes:
+            error = _dump(o.error)
+            runs.append(
+                {
+                    "run_id": o.run_id,
+                    "attempt_id": o.attempt_id,
+                    "status": o.status,
+                    "output": o.output_json,
+                    "error": error,
+                    "finished_at": now if o.status.is_final else None,
+                    "retry_at": o.retry_at,
+                    "now": now,
+                }
+            )
+            attempts.append(
+                {
+                    "attempt_id": o.attempt_id,
+                    "attempt_status": o.attempt_status,
+                    "error": error,
+                    "now": now,
+                }
+            )
+        with self._tx() as cur:
+            cur.executemany(self.q["finish_run"], runs)
+            applied = cur.rowcount
+            cur.executemany(self.q["finish_attempt"], attempts)
+            self._notify(cur, envs)
+        return applied
+
+    def renew_leases(
+        self, worker_id: str, now: float, lease_seconds: float
+    ) -> dict[str, str | None]:
+        params = {"worker_id": worker_id, "lease_expires_at": now + lease_seconds, "now": now}
+        with self._tx() as cur:
+            cur.execute(self.q["renew_leases"], params)
+            cur.execute(self.q["heartbeat_worker"], params)
+            cur.execute(self.q["held_runs"], params)
+            return {r["id"]: r["current_attempt_id"] for r in cur.fetchall()}
+
+    def release(self, worker_id: str, run_ids: Sequence[str], now: float) -> int:
+        if not run_ids:
+            return 0
+        released = 0
+        with self._tx() as cur:
+            for run_id in run_ids:
+                params = {"id": run_id, "worker_id": worker_id, "now": now}
+                cur.execute(self.q["release_run"], params)
+                if cur.rowcount:
+                    released += 1
+                    cur.execute(self.q["release_attempt"], params)
+            self._notify(cur, set())
+        return released
+
+    # -- maintenance --------------------------------------------------------------------
+    def promote_delayed(self, now: float) -> int:
+        with self._tx() as cur:
+            cur.execute(self.q["promote_delayed"], {"now": now})
+            count = cur.rowcount
+            if count:
+                self._notify(cur, set())
+        return count
+
+    def expire(self, now: float) -> int:
+        with self._tx() as cur:
+            cur.execute(self.q["expire_runs"], {"now": now})
+            return cur.rowcount
+
+    def recover_lapsed(self, now: float) -> list[str]:
+        recovered = []
+        with self._tx() as cur:
+            cur.execute(self.q["lapsed_runs"], {"now": now})
+            for row in cur.fetchall():
+                run = run_from_row(row)
+                error = {
+                    "type": "WorkerLost",
+                    "message": (
+                        f"worker {run.worker_id} stopped renewing its lease on attempt "
+                        f"{run.attempt_count} (killed, stopped or cut off); "
+                        + (
+                            "the run is queued again"
+                            if run.retry.should_retry(run.attempt_count)
+                            else "no attempts are left"
+                        )
+                    ),
+                }
+                retry = run.retry.should_retry(run.attempt_count)
+                status = RunStatus.QUEUED if retry else RunStatus.CRASHED
+                cur.execute(
+                    self.q["requeue_lapsed"],
+                    {
+                        "id": run.id,
+                        "attempt_id": run.current_attempt_id,
+                        "status": status,
+                        "error": _dump(error),
+                        "finished_at": None if retry else now,
+                        "now": now,
+                    },
+                )
+                if cur.rowcount:
+                    cur.execute(
+                        self.q["finish_attempt"],
+                        {
+                            "attempt_id": run.current_attempt_id,
+                            "attempt_status": AttemptStatus.CRASHED,
+                            "error": _dump(error),
+                            "now": now,
+                        },
+                    )
+                    recovered.append(run.id)
+            if recovered:
+                self._notify(cur, set())
+        return recovered
+
+    # -- runs ---------------------------------------------------------------------------
+    def get_run(self, environment: str, run_id: str) -> Run | None:
+        with self._read() as cur:
+            cur.execute(self.q["get_run"], {"environment": environment, "id": run_id})
+            row = cur.fetchone()
+        return None if row is None else run_from_row(row)
+
+    def list_runs(self, filters: RunFilter, limit: int, cursor: str | None) -> RunPage:
+        params = {
+            "environment": filters.environment,
+            "statuses": self._list_param([str(s) for s in filters.statuses] or None),
+            "task_ids": self._list_param(list(filters.task_ids) or None),
+            "tag": filters.tag,
+            "queue": filters.queue,
+            "created_after": filters.created_after,
+            "created_before": filters.created_before,
+            "idempotency_key": filters.idempotency_key,
+            "batch_id": filters.batch_id,
+            "parent_run_id": filters.parent_run_id,
+            "cursor": cursor,
+            "limit": limit + 1,
+        }
+        with self._read() as cur:
+            cur.execute(self.q["list_runs"], params)
+            rows = cur.fetchall()
+        runs = [run_from_row(r) for r in rows[:limit]]
+        return RunPage(runs, runs[-1].id if len(rows) > limit and runs else None)
+
+    def list_attempts(self, run_id: str) -> list[Attempt]:
+        with self._read() as cur:
+            cur.execute(self.q["list_attempts"], {"run_id": run_id})
+            return [attempt_from_row(r) for r in cur.fetchall()]
+
+    def cancel(self, environment: str, run_id: str, now: float) -> list[str]:
+        canceled = []
+        with self._tx() as cur:
+            cur.execute(self.q["run_tree"], {"environment": environment, "id": run_id})
+            tree = cur.fetchall()
+            for row in tree:
+                if RunStatus(row["status"]).is_final:
+                    continue
+                cur.execute(self.q["cancel_run"], {"id": row["id"], "now": now})
+                if cur.rowcount:
+                    cur.execute(self.q["cancel_attempts"], {"id": row["id"], "now": now})
+                    canceled.append(row["id"])
+            if canceled:
+                self._notify(cur, {environment})
+        return canceled
+
+    # -- queues ---------------------------------------------------------------------------
+    def list_queues(self, environment: str) -> list[QueueInfo]:
+        with self._read() as cur:
+            cur.execute(self.q["list_queues"], {"environment": environment})
+            return [
+                QueueInfo(
+                    name=r["name"],
+                    environment=r["environment"],
+                    concurrency_limit=r["effective_limit"],
+                    paused=bool(r["paused"]),
+                    queued=r["queued"],
+                    running=r["running"],
+                )
+                for r in cur.fetchall()
+            ]
+
+
+def iter_statements(script: str) -> Iterator[str]:
+    """Split a migration script into statements (no statement may contain ``;`` in text)."""
+    code = "\n".join(line.split("--", 1)[0] for line in script.splitlines())
+    for part in code.split(";"):
+        if part.strip():
+            yield part.strip()

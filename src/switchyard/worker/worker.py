@@ -1,0 +1,369 @@
+"""The worker process loop.
+
+One asyncio event loop runs:
+
+- the claim loop: claims as many runs as it has free slots, in one transaction;
+- attempts: ``async def`` tasks on the loop, plain ``def`` tasks in threads;
+- the flush loop: writes finished attempts in batches, one transaction each;
+- the lease loop: renews every lease this worker holds in one statement, and stops
+  attempts whose run was canceled or whose lease was lost;
+- the maintenance loop: promotes delayed runs, expires TTLs, recovers lapsed leases;
+- the notifier: wakes the claim loop when runs may be claimable.
+
+All storage calls go through one dedicated thread so the loop never blocks on I/O.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, TypeVar
+
+from switchyard.core import jsonutil
+from switchyard.core.clock import monotonic
+from switchyard.core.errors import MaxDurationExceededError, SwitchyardError
+from switchyard.core.ids import new_id
+from switchyard.core.models import Claim, Outcome
+from switchyard.engine import attempts
+from switchyard.sdk.context import AttemptInfo, NamedRef, RunContext, RunInfo, set_context
+from switchyard.sdk.registry import REGISTRY, Registry
+from switchyard.sdk.runtime import Runtime
+from switchyard.sdk.task import Task
+from switchyard.worker.threads import ThreadRunner
+
+log = logging.getLogger("switchyard.worker")
+T = TypeVar("T")
+
+_CLAIM_BATCH = 100
+_IDLE_WAIT = 1.0
+_MAINTENANCE_EVERY = 0.25
+
+
+class AttemptStopped(BaseException):
+    """Raised inside a sync attempt whose run was canceled or whose lease was lost."""
+
+
+class _MaxDuration(BaseException):
+    """Raised inside a sync attempt that ran past its max duration."""
+
+
+@dataclass
+class _Active:
+    claim: Claim
+    task: asyncio.Task[None] | None = None
+    stopped: bool = False  # canceled or lease lost: write no outcome
+    started: float = field(default_factory=monotonic)
+
+
+class Worker:
+    """Executes runs of the registered tasks until stopped."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        *,
+        registry: Registry = REGISTRY,
+        task_ids: list[str] | None = None,
+        concurrency: int | None = None,
+        threads: int | None = None,
+        lease_seconds: float | None = None,
+        shutdown_grace: float | None = None,
+        worker_id: str | None = None,
+    ) -> None:
+        settings = runtime.config.worker
+        self.runtime = runtime
+        self.engine = runtime.engine
+        self.storage = runtime.storage
+        self.registry = registry
+        self.task_ids = task_ids or registry.ids()
+        self.concurrency = concurrency or settings.concurrency
+        self.lease_seconds = lease_seconds or settings.lease_seconds
+        self.shutdown_grace = settings.shutdown_grace if shutdown_grace is None else shutdown_grace
+        self.id = worker_id or new_id("worker", runtime.clock.now())
+        self._threads = ThreadRunner(threads or settings.threads)
+        self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="switchyard-db")
+        self._active: dict[str, _Active] = {}
+        self._pending: list[Outcome] = []
+        self._wake = asyncio.Event()
+        self._flushed = asyncio.Event()
+        self._flush_now = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._rng = random.Random()
+        self.started = asyncio.Event()
+        self.executed = 0
+
+    # -- public -----------------------------------------------------------------------
+    def stop(self) -> None:
+        """Stop claiming, let running attempts finish (up to the grace period), then exit."""
+        self._stopping.set()
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Run until :meth:`stop` is called."""
+        if not self.task_ids:
+            raise SwitchyardError(
+                "this worker has no tasks to run: import the modules that define them "
+                "(config 'app' or --app)"
+            )
+        tasks = [self.registry.get(t) for t in self.task_ids]
+        await self._call(self.engine.register, [t.info() for t in tasks], self.id)
+        notifier = self.storage.open_notifier(self.engine.environment)
+        loops = [
+            asyncio.create_task(self._claim_loop(), name="switchyard-claim"),
+            asyncio.create_task(self._flush_loop(), name="switchyard-flush"),
+            asyncio.create_task(self._lease_loop(), name="switchyard-lease"),
+            asyncio.create_task(self._maintenance_loop(), name="switchyard-maintenance"),
+            asyncio.create_task(self._notify_loop(notifier), name="switchyard-notify"),
+        ]
+        log.info(
+            "worker %s started: %d tasks, concurrency %d", self.id, len(tasks), self.concurrency
+        )
+        self.started.set()
+        try:
+            await self._stopping.wait()
+            await loops[0]
+            await self._drain()
+        finally:
+            for loop in loops:
+                loop.cancel()
+            await asyncio.gather(*loops, return_exceptions=True)
+            await self._flush()
+            await notifier.close()
+            self._threads.shutdown()
+            self._db.shutdown(wait=True)
+            log.info("worker %s stopped after %d attempts", self.id, self.executed)
+
+    # -- storage calls on the db thread -----------------------------------------------
+    async def _call(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._db, partial(fn, *args))
+
+    async def _guarded(self, name: str, body: Callable[[], Awaitable[None]], pause: float) -> None:
+        """Run a loop body forever; a failure (database down) is logged and retried."""
+        failures = 0
+        while not self._stopping.is_set():
+            try:
+                await body()
+                failures = 0
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                failures += 1
+                log.exception("%s failed (%d in a row); retrying", name, failures)
+                await asyncio.sleep(min(pause * 2**failures, 5.0))
+
+    # -- claim --------------------------------------------------------------------------
+    async def _claim_loop(self) -> None:
+        async def body() -> None:
+            self._wake.clear()
+            free = self.concurrency - len(self._active)
+            if free > 0:
+                want = min(free, _CLAIM_BATCH)
+                claims = await self._call(
+                    self.storage.claim,
+                    self.engine.environment,
+                    self.id,
+                    self.task_ids,
+                    want,
+                    self.engine.now(),
+                    self.lease_seconds,
+                )
+                for claim in claims:
+                    self._start(claim)
+                if len(claims) == want:
+                    return  # there may be more: claim again at once
+            if self._stopping.is_set():
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), _IDLE_WAIT)
+
+        await self._guarded("claim", body, 0.05)
+
+    def _start(self, claim: Claim) -> None:
+        active = _Active(claim)
+        self._active[claim.run.id] = active
+        active.task = asyncio.create_task(self._execute(active), name=f"switchyard-{claim.run.id}")
+
+    # -- execute -----------------------------------------------------------------------
+    def _context(self, claim: Claim) -> RunContext:
+        run = claim.run
+        return RunContext(
+            run=RunInfo(
+                id=run.id,
+                tags=run.tags,
+                metadata=run.metadata,
+                created_at=run.created_at,
+                idempotency_key=run.idempotency_key,
+                parent_run_id=run.parent_run_id,
+                root_run_id=run.root_run_id,
+                batch_id=run.batch_id,
+                max_attempts=run.retry.max_attempts,
+            ),
+            attempt=AttemptInfo(claim.attempt_id, claim.attempt_number, self.engine.now()),
+            task=NamedRef(run.task_id),
+            queue=NamedRef(run.queue),
+            environment=NamedRef(run.environment),
+            worker_id=self.id,
+        )
+
+    async def _execute(self, active: _Active) -> None:
+        claim = active.claim
+        outcome: Outcome | None = None
+        try:
+            task = self.registry.get(claim.run.task_id)
+            set_context(self._context(claim))
+            try:
+                result = await self._invoke(task, active)
+                output = jsonutil.dumps(
+                    result,
+                    what=f"output of task {task.id!r}",
+                    limit=self.runtime.config.max_payload_bytes,
+                )
+                outcome = attempts.completed(claim, output)
+            except asyncio.CancelledError:
+                if not active.stopped:
+                    raise  # the worker is shutting down: the run is handed back
+            except AttemptStopped:
+                pass
+            except Exception as exc:
+                outcome = attempts.failed(claim, exc, self.engine.now(), self._rng)
+        finally:
+            self._active.pop(claim.run.id, None)
+            self.executed += 1
+            if outcome is not None and not active.stopped:
+                self._pending.append(outcome)
+                self._flush_now.set()
+            self._wake.set()
+
+    async def _invoke(self, task: Task[Any], active: _Active) -> Any:
+        claim = active.claim
+        payload = task.parse_payload(claim.run.payload)
+        ctx = self._context(claim)
+        limit = claim.run.max_duration
+        if task.is_async:
+            if limit is None:
+                return await task.call(payload, ctx)
+            try:
+                async with asyncio.timeout(limit):
+                    return await task.call(payload, ctx)
+            except TimeoutError as exc:
+                if monotonic() - active.started >= limit:
+                    raise MaxDurationExceededError(
+                        f"attempt ran longer than max_duration={limit:g}s"
+                    ) from exc
+                raise
+        job = self._threads.run(claim.attempt_id, partial(task.call, payload, ctx))
+        if limit is None:
+            return await job
+        fut = asyncio.ensure_future(job)
+        done, _ = await asyncio.wait({fut}, timeout=limit)
+        if fut in done:
+            return fut.result()
+        self._threads.interrupt(claim.attempt_id, _MaxDuration)
+        fut.add_done_callback(lambda f: f.cancelled() or f.exception())
+        raise MaxDurationExceededError(f"attempt ran longer than max_duration={limit:g}s")
+
+    def _stop_attempt(self, run_id: str) -> None:
+        active = self._active.get(run_id)
+        if active is None or active.stopped:
+            return
+        active.stopped = True
+        self._threads.interrupt(active.claim.attempt_id, AttemptStopped)
+        if active.task is not None:
+            active.task.cancel()
+
+    # -- flush ---------------------------------------------------------------------------
+    async def _flush(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            try:
+                await self._call(self.storage.finish, batch, self.engine.now())
+            except Exception:
+                self._pending[:0] = batch  # keep them: nothing is lost while the db is down
+                raise
+        self._flushed.set()
+
+    async def _flush_loop(self) -> None:
+        async def body() -> None:
+            await self._flush_now.wait()
+            self._flush_now.clear()
+            await self._flush()
+
+        await self._guarded("flush", body, 0.05)
+
+    # -- leases ----------------------------------------------------------------------------
+    async def _lease_loop(self) -> None:
+        every = min(self.lease_seconds / 3, 2.0)
+        last_ok = monotonic()
+
+        async def body() -> None:
+            nonlocal last_ok
+            try:
+                await asyncio.wait_for(self._stopping.wait(), every)
+                return
+            except TimeoutError:
+                pass
+            try:
+                held = await self._call(
+                    self.storage.renew_leases, self.id, self.engine.now(), self.lease_seconds
+                )
+            except Exception:
+                if monotonic() - last_ok > self.lease_seconds * 0.8:
+                    # Others will soon recover these runs: stop them here so no run ever
+                    # executes on two workers at once.
+                    for run_id in list(self._active):
+                        self._stop_attempt(run_id)
+                raise
+            last_ok = monotonic()
+            for run_id, active in list(self._active.items()):
+                if held.get(run_id) != active.claim.attempt_id and active.task is not None:
+                    log.info("run %s was canceled or its lease was lost: stopping it", run_id)
+                    self._stop_attempt(run_id)
+
+        await self._guarded("lease renewal", body, 0.5)
+
+    # -- maintenance -------------------------------------------------------------------------
+    async def _maintenance_loop(self) -> None:
+        async def body() -> None:
+            report = await self._call(self.engine.tick)
+            if report.changed:
+                self._wake.set()
+            if report.recovered:
+                log.warning("recovered %d runs from lapsed leases", len(report.recovered))
+            pause = _MAINTENANCE_EVERY * (0.5 + self._rng.random())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), pause)
+
+        await self._guarded("maintenance", body, 0.25)
+
+    async def _notify_loop(self, notifier: Any) -> None:
+        async def body() -> None:
+            if await notifier.wait(_IDLE_WAIT):
+                self._wake.set()
+
+        await self._guarded("notifier", body, 0.1)
+
+    # -- shutdown ----------------------------------------------------------------------------
+    async def _drain(self) -> None:
+        """Wait for running attempts up to the grace period, then hand the rest back."""
+        deadline = monotonic() + self.shutdown_grace
+        while self._active and monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        if not self._active:
+            return
+        leftover = list(self._active.values())
+        log.warning("handing %d unfinished runs back to their queues", len(leftover))
+        for active in leftover:
+            active.stopped = True
+            self._threads.interrupt(active.claim.attempt_id, AttemptStopped)
+            if active.task is not None:
+                active.task.cancel()
+        await asyncio.gather(*(a.task for a in leftover if a.task), return_exceptions=True)
+        await self._call(
+            self.storage.release, self.id, [a.claim.run.id for a in leftover], self.engine.now()
+        )
