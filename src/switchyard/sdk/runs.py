@@ -46,8 +46,8 @@ def list_sync(
 ) -> RunPage:
     """Runs newest first; every filter narrows the list."""
     engine = current_runtime().engine
-    statuses = [status] if isinstance(status, str) else list(status or ())
-    tasks = [task] if isinstance(task, str) else list(task or ())
+    statuses = (status,) if isinstance(status, str) else tuple(status or ())
+    tasks = (task,) if isinstance(task, str) else tuple(task or ())
     filters = RunFilter(
         environment=engine.environment,
         statuses=tuple(RunStatus(s) for s in statuses),
