@@ -225,9 +225,7 @@ def test_ttl_expires_runs_not_started_in_time(storage: Storage) -> None:
 
 def test_idempotency_key_returns_the_live_run(storage: Storage) -> None:
     [a] = storage.trigger([new(idempotency_key="k", idempotency_ttl=60)], T0)
-    [b, c] = storage.trigger(
-        [new(idempotency_key="k"), new("other", idempotency_key="k")], T0 + 1
-    )
+    [b, c] = storage.trigger([new(idempotency_key="k"), new("other", idempotency_key="k")], T0 + 1)
     assert b.run_id == a.run_id and b.is_cached
     assert c.run_id != a.run_id and not c.is_cached  # keys are per task
     [d] = storage.trigger([new(idempotency_key="k")], T0 + 61)  # TTL over
@@ -328,9 +326,7 @@ def test_concurrent_claims_respect_a_shared_limit(database_url: str) -> None:
         for _ in range(5):
             claimed.extend(c.run.id for c in store.claim("dev", worker, ["t"], 2, T0, 30.0))
 
-    threads = [
-        threading.Thread(target=grab, args=(s, f"worker_{i}")) for i, s in enumerate(stores)
-    ]
+    threads = [threading.Thread(target=grab, args=(s, f"worker_{i}")) for i, s in enumerate(stores)]
     for t in threads:
         t.start()
     for t in threads:
@@ -345,9 +341,7 @@ def test_cancel_is_recursive_and_spares_finished_runs(storage: Storage) -> None:
     [child, done_child] = storage.trigger(
         [new(parent_run_id=parent.run_id), new("d", parent_run_id=parent.run_id)], T0
     )
-    [grandchild] = storage.trigger(
-        [new(parent_run_id=child.run_id, root_run_id=parent.run_id)], T0
-    )
+    [grandchild] = storage.trigger([new(parent_run_id=child.run_id, root_run_id=parent.run_id)], T0)
     [claim] = storage.claim("dev", "worker_a", ["d"], 1, T0, 10.0)
     complete(storage, done_child.run_id, claim.attempt_id)
     [executing] = storage.claim("dev", "worker_a", ["t"], 1, T0, 10.0)

@@ -23,7 +23,6 @@ from switchyard.sdk.runtime import Runtime, configure
 from . import render
 
 
-
 @dataclasses.dataclass
 class State:
     """Options shared by every command."""

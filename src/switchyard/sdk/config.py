@@ -98,7 +98,10 @@ def define_config(
         try:
             worker = WorkerSettings(**worker)
         except TypeError as exc:
-            raise ConfigError(f"invalid worker settings {dict(worker)!r}: {exc}") from exc
+            raise ConfigError(
+                f"invalid worker settings {worker!r}: {exc}; known settings: "
+                + ", ".join(f.name for f in dataclasses.fields(WorkerSettings))
+            ) from exc
     return Config(
         database_url=database_url,
         environment=environment,

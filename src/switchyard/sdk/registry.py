@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from switchyard.core.errors import SwitchyardError, UnknownTaskError
 
@@ -14,9 +14,9 @@ class Registry:
     """Tasks by id; defining two tasks with one id is an error."""
 
     def __init__(self) -> None:
-        self._tasks: dict[str, Task] = {}
+        self._tasks: dict[str, Task[Any]] = {}
 
-    def add(self, task: Task) -> None:
+    def add(self, task: Task[Any]) -> None:
         """Register ``task``; re-defining the same function (a module reload) replaces it."""
         existing = self._tasks.get(task.id)
         if existing is not None and existing.fn.__qualname__ != task.fn.__qualname__:
@@ -27,14 +27,14 @@ class Registry:
             )
         self._tasks[task.id] = task
 
-    def get(self, task_id: str) -> Task:
+    def get(self, task_id: str) -> Task[Any]:
         """The task with that id, or :class:`UnknownTaskError`."""
         try:
             return self._tasks[task_id]
         except KeyError:
             raise UnknownTaskError(task_id, list(self._tasks)) from None
 
-    def find(self, task_id: str) -> Task | None:
+    def find(self, task_id: str) -> Task[Any] | None:
         """The task with that id, or None."""
         return self._tasks.get(task_id)
 
@@ -42,7 +42,7 @@ class Registry:
         """Ids of every registered task, sorted."""
         return sorted(self._tasks)
 
-    def all(self) -> list[Task]:
+    def all(self) -> list[Task[Any]]:
         """Every registered task, by id."""
         return [self._tasks[i] for i in self.ids()]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
+import builtins
 from typing import Any
 
 from switchyard.core import jsonutil
@@ -67,12 +68,12 @@ async def list(**filters: Any) -> RunPage:
     return await asyncio.to_thread(lambda: list_sync(**filters))
 
 
-def cancel_sync(run: RunRef) -> list[str]:
+def cancel_sync(run: RunRef) -> builtins.list[str]:
     """Cancel a run and its unfinished children; returns the ids canceled."""
     return current_runtime().engine.cancel(_id(run))
 
 
-async def cancel(run: RunRef) -> list[str]:
+async def cancel(run: RunRef) -> builtins.list[str]:
     """Async form of :func:`cancel_sync`."""
     return await asyncio.to_thread(cancel_sync, run)
 

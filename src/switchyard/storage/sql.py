@@ -39,7 +39,8 @@ _CLAIM_ROUNDS = 4
 class Cursor(Protocol):
     """The part of a DB-API cursor the operations use (sqlite3 and psycopg agree)."""
 
-    rowcount: int
+    @property
+    def rowcount(self) -> int: ...
 
     def execute(self, sql: str, params: Mapping[str, Any] = ..., /) -> Any: ...
 

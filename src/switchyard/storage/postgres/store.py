@@ -84,7 +84,7 @@ class PostgresStorage(SqlStorage):
 
     @contextmanager
     def _tx(self) -> Iterator[Cursor]:
-        with self.pool.connection() as conn, conn.cursor() as cur:
+        with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
             yield cur
 
     def _list_param(self, values: Sequence[str] | None) -> Any:
@@ -99,8 +99,8 @@ class PostgresStorage(SqlStorage):
 
     def migrate(self) -> list[str]:
         applied: list[str] = []
-        with self.pool.connection() as conn, conn.cursor() as cur:
-            cur.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+        with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(%(key)s)", {"key": _MIGRATION_LOCK})
             cur.execute(
                 "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
                 "name TEXT NOT NULL, applied_at DOUBLE PRECISION NOT NULL)"
