@@ -6,25 +6,31 @@ and run ``switchyard dev`` (or ``switchyard worker``) to execute them.
 
 from switchyard.core.errors import (
     AbortTaskRunError,
+    ChildRunFailedError,
     ConfigError,
     InvalidOptionError,
     MaxDurationExceededError,
+    NonDeterminismError,
+    NotInRunError,
     NotSerializableError,
     PayloadTooLargeError,
     PayloadValidationError,
     RunNotFoundError,
     SwitchyardError,
     UnknownTaskError,
+    WaitpointTimeoutError,
 )
 from switchyard.core.models import Attempt, Run, RunPage
 from switchyard.core.retry import RetryPolicy
 from switchyard.core.states import AttemptStatus, RunStatus
-from switchyard.sdk import idempotency_keys, runs
+from switchyard.core.waitpoints import Waitpoint, WaitpointKind, WaitpointStatus
+from switchyard.sdk import idempotency_keys, runs, wait
 from switchyard.sdk.config import Config, WorkerSettings, define_config, load_config
 from switchyard.sdk.context import RunContext, context
-from switchyard.sdk.handles import BatchHandle, RunHandle
+from switchyard.sdk.handles import BatchHandle, RunHandle, TaskRunResult, Token, WaitResult
 from switchyard.sdk.queue import Queue, queue
 from switchyard.sdk.runtime import configure
+from switchyard.sdk.step import step, step_sync
 from switchyard.sdk.task import BatchItem, Task, schema_task, task
 
 __all__ = [
@@ -33,10 +39,13 @@ __all__ = [
     "AttemptStatus",
     "BatchHandle",
     "BatchItem",
+    "ChildRunFailedError",
     "Config",
     "ConfigError",
     "InvalidOptionError",
     "MaxDurationExceededError",
+    "NonDeterminismError",
+    "NotInRunError",
     "NotSerializableError",
     "PayloadTooLargeError",
     "PayloadValidationError",
@@ -50,7 +59,14 @@ __all__ = [
     "RunStatus",
     "SwitchyardError",
     "Task",
+    "TaskRunResult",
+    "Token",
     "UnknownTaskError",
+    "WaitResult",
+    "Waitpoint",
+    "WaitpointKind",
+    "WaitpointStatus",
+    "WaitpointTimeoutError",
     "WorkerSettings",
     "configure",
     "context",
@@ -60,7 +76,10 @@ __all__ = [
     "queue",
     "runs",
     "schema_task",
+    "step",
+    "step_sync",
     "task",
+    "wait",
 ]
 
 __version__ = "0.1.0"

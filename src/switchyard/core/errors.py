@@ -82,3 +82,19 @@ class MaxDurationExceededError(SwitchyardError):
 
 class ConfigError(SwitchyardError):
     """The project config could not be loaded or is inconsistent."""
+
+
+class NonDeterminismError(SwitchyardError):
+    """Replaying a run met a different durable operation than its journal recorded."""
+
+
+class WaitpointTimeoutError(SwitchyardError):
+    """``unwrap()`` of a wait whose token timed out."""
+
+
+class ChildRunFailedError(SwitchyardError):
+    """``unwrap()`` of a ``trigger_and_wait`` whose child run did not complete."""
+
+
+class NotInRunError(SwitchyardError):
+    """A call that only makes sense inside a running task was made outside one."""

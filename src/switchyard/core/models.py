@@ -116,6 +116,8 @@ class Claim:
     run: Run
     attempt_id: str
     attempt_number: int
+    resumed: bool = False
+    """True when the run continues an attempt that was waiting, not a new attempt."""
 
 
 @dataclass(frozen=True, slots=True)

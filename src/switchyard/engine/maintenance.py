@@ -1,4 +1,7 @@
-"""Time-driven upkeep every worker runs: promote delayed runs, expire, recover lapsed leases.
+"""Time-driven upkeep every worker runs.
+
+Promote delayed runs, complete due waits and time out tokens, expire runs past their
+TTL, recover runs whose lease lapsed.
 
 Each step is one idempotent transaction, so any number of workers may run it at once.
 """
@@ -15,19 +18,21 @@ class TickReport:
     """What one maintenance tick changed."""
 
     promoted: int
+    waitpoints: int
     expired: int
     recovered: list[str]
 
     @property
     def changed(self) -> bool:
         """True when the tick moved any run."""
-        return bool(self.promoted or self.expired or self.recovered)
+        return bool(self.promoted or self.waitpoints or self.expired or self.recovered)
 
 
 def tick(storage: Storage, now: float) -> TickReport:
     """Run every upkeep step once at time ``now``."""
     return TickReport(
         promoted=storage.promote_delayed(now),
+        waitpoints=storage.complete_due_waitpoints(now),
         expired=storage.expire(now),
         recovered=storage.recover_lapsed(now),
     )

@@ -26,6 +26,7 @@ from switchyard.core.retry import RetryPolicy
 from switchyard.engine.enqueue import Defaults
 
 DEFAULT_DATABASE_URL = "sqlite:///.switchyard/switchyard.db"
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:3030"
 CONFIG_FILE = "switchyard_config.py"
 
 
@@ -57,6 +58,8 @@ class Config:
     worker: WorkerSettings = field(default_factory=WorkerSettings)
     auto_migrate: bool = True
     """Apply pending migrations when a process first opens the database."""
+    public_url: str = DEFAULT_PUBLIC_URL
+    """Where ``switchyard server`` is reachable from outside; token callback URLs use it."""
     telemetry: Any = None
     """Telemetry exporters (see the telemetry docs)."""
 
@@ -76,6 +79,8 @@ class Config:
             changes["database_url"] = env["SWITCHYARD_DATABASE_URL"]
         if env.get("SWITCHYARD_ENV"):
             changes["environment"] = env["SWITCHYARD_ENV"]
+        if env.get("SWITCHYARD_PUBLIC_URL"):
+            changes["public_url"] = env["SWITCHYARD_PUBLIC_URL"]
         if env.get("SWITCHYARD_APP"):
             changes["app"] = tuple(m.strip() for m in env["SWITCHYARD_APP"].split(",") if m)
         return dataclasses.replace(self, **changes) if changes else self
@@ -91,6 +96,7 @@ def define_config(
     max_payload_bytes: int = jsonutil.DEFAULT_MAX_BYTES,
     worker: WorkerSettings | Mapping[str, Any] | None = None,
     auto_migrate: bool = True,
+    public_url: str = DEFAULT_PUBLIC_URL,
     telemetry: Any = None,
 ) -> Config:
     """Build a :class:`Config`, checking every value (bad ones raise with the fix)."""
@@ -111,6 +117,7 @@ def define_config(
         max_payload_bytes=max_payload_bytes,
         worker=worker or WorkerSettings(),
         auto_migrate=auto_migrate,
+        public_url=public_url,
         telemetry=telemetry,
     )
 

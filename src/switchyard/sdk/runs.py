@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import builtins
 import time
 from collections.abc import Sequence
-import builtins
 from typing import Any
 
 from switchyard.core import jsonutil

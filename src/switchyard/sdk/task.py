@@ -7,18 +7,22 @@ import datetime as dt
 import inspect
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Generic, TypeVar, overload
 
 from switchyard.core import jsonutil
 from switchyard.core.durations import DurationLike, parse_optional_duration
-from switchyard.core.errors import InvalidOptionError
+from switchyard.core.errors import InvalidOptionError, NotInRunError
 from switchyard.core.idempotency import scoped_key
-from switchyard.core.models import TaskInfo, task_queue_name
+from switchyard.core.models import NewRun, TaskInfo, task_queue_name
 from switchyard.core.options import TriggerOptions
 from switchyard.core.retry import RetryPolicy
+from switchyard.core.states import RunStatus
+from switchyard.core.waitpoints import Waitpoint
 from switchyard.engine.enqueue import Parent
 from switchyard.sdk.context import RunContext, current_context
-from switchyard.sdk.handles import BatchHandle, RunHandle
+from switchyard.sdk.execution import Execution, current_execution, run_sync
+from switchyard.sdk.handles import BatchHandle, RunHandle, TaskRunResult
 from switchyard.sdk.queue import Queue
 from switchyard.sdk.registry import REGISTRY
 from switchyard.sdk.runtime import Runtime, current_runtime
@@ -143,6 +147,8 @@ class Task(Generic[R]):
     ) -> RunHandle:
         """Trigger a run from sync code; returns at once with a :class:`RunHandle`."""
         opts = {k: v for k, v in locals().items() if k not in ("self", "payload")}
+        if current_execution() is not None:
+            return run_sync(lambda: self.trigger(payload, **opts))
         runtime = current_runtime()
         new = self._new_run(runtime, payload, self._options(opts))
         result = runtime.engine.trigger([new])[0]
@@ -165,9 +171,99 @@ class Task(Generic[R]):
         idempotency_key: str | Sequence[str] | None = None,
         idempotency_key_ttl: DurationLike | None = None,
     ) -> RunHandle:
-        """Trigger a run; returns at once with a :class:`RunHandle`."""
+        """Trigger a run; returns at once with a :class:`RunHandle`.
+
+        Inside a run the trigger is journaled: a replay returns the same child.
+        """
         opts = {k: v for k, v in locals().items() if k not in ("self", "payload")}
-        return await asyncio.to_thread(self.trigger_sync, payload, **opts)
+        execution = current_execution()
+        if execution is None:
+            return await asyncio.to_thread(self.trigger_sync, payload, **opts)
+        runtime = current_runtime()
+        new = self._new_run(runtime, payload, self._options(opts))
+        [handle], _ = await self._durable(execution, "trigger", [new], None)
+        return handle
+
+    async def _durable(
+        self,
+        execution: Execution,
+        kind: str,
+        new_runs: Sequence[NewRun],
+        wait: str | None,
+    ) -> tuple[list[RunHandle], Waitpoint | None]:
+        """Trigger from inside a run, journaled, optionally creating a waitpoint."""
+        ref, entry = execution.next_ref(kind, self.id)
+        if entry is not None:
+            return [RunHandle(i, self.id, c) for i, c in entry.result], entry.waitpoint
+        call = partial(
+            execution.storage.trigger_children,
+            new_runs,
+            wait=wait,
+            journal=ref,
+            now=execution.host.now(),
+        )
+        results, waitpoint = await execution.record(call)
+        return [RunHandle(r.run_id, self.id, r.is_cached) for r in results], waitpoint
+
+    async def trigger_and_wait(self, payload: Any = None, **options: Any) -> TaskRunResult:
+        """Trigger a child run and wait for its result (inside a run only).
+
+        The parent gives its slot back while it waits. With an idempotency key whose
+        run already finished, the result comes back at once.
+        """
+        execution = _require_execution("trigger_and_wait")
+        runtime = current_runtime()
+        new = self._new_run(runtime, payload, self._options(options))
+        [handle], waitpoint = await self._durable(execution, "trigger_and_wait", [new], "run")
+        assert waitpoint is not None
+        done = await execution.wait_for(waitpoint)
+        return TaskRunResult(done.error is None, handle.id, self.id, done.output, done.error)
+
+    def trigger_and_wait_sync(self, payload: Any = None, **options: Any) -> TaskRunResult:
+        """Sync form of :meth:`trigger_and_wait` for plain ``def`` tasks."""
+        _require_execution("trigger_and_wait_sync")
+        return run_sync(lambda: self.trigger_and_wait(payload, **options))
+
+    async def batch_trigger_and_wait(
+        self,
+        items: Sequence[Any],
+        *,
+        idempotency_key: str | None = None,
+        idempotency_key_ttl: DurationLike | None = None,
+        **options: Any,
+    ) -> list[TaskRunResult]:
+        """Trigger a batch of children and wait until every one has finished."""
+        execution = _require_execution("batch_trigger_and_wait")
+        runtime = current_runtime()
+        batch_id = runtime.engine.new_batch_id(execution.host.now())
+        new_runs = self._batch_runs(
+            runtime, items, batch_id, idempotency_key, idempotency_key_ttl, options
+        )
+        handles, waitpoint = await self._durable(
+            execution, "batch_trigger_and_wait", new_runs, "batch"
+        )
+        assert waitpoint is not None
+        await execution.wait_for(waitpoint)
+        runs = await execution.host.db(lambda: [runtime.engine.get_run(h.id) for h in handles])
+        return [
+            TaskRunResult(
+                r.status == RunStatus.COMPLETED,
+                r.id,
+                self.id,
+                r.output,
+                None
+                if r.status == RunStatus.COMPLETED
+                else {**(r.error or {}), "status": r.status},
+            )
+            for r in runs
+        ]
+
+    def batch_trigger_and_wait_sync(
+        self, items: Sequence[Any], **options: Any
+    ) -> list[TaskRunResult]:
+        """Sync form of :meth:`batch_trigger_and_wait`."""
+        _require_execution("batch_trigger_and_wait_sync")
+        return run_sync(lambda: self.batch_trigger_and_wait(items, **options))
 
     def batch_trigger_sync(
         self,
@@ -183,8 +279,34 @@ class Task(Generic[R]):
         ``options`` apply to every item that does not set them. A batch
         ``idempotency_key`` gives item ``i`` the key ``[key, i]``.
         """
+        if current_execution() is not None:
+            return run_sync(
+                lambda: self.batch_trigger(
+                    items,
+                    idempotency_key=idempotency_key,
+                    idempotency_key_ttl=idempotency_key_ttl,
+                    **options,
+                )
+            )
         runtime = current_runtime()
         batch_id = runtime.engine.new_batch_id(runtime.clock.now())
+        new_runs = self._batch_runs(
+            runtime, items, batch_id, idempotency_key, idempotency_key_ttl, options
+        )
+        results = runtime.engine.trigger(new_runs)
+        return BatchHandle(
+            batch_id, tuple(RunHandle(r.run_id, self.id, r.is_cached) for r in results)
+        )
+
+    def _batch_runs(
+        self,
+        runtime: Runtime,
+        items: Sequence[Any],
+        batch_id: str,
+        idempotency_key: str | None,
+        idempotency_key_ttl: DurationLike | None,
+        options: Mapping[str, Any],
+    ) -> list[NewRun]:
         parent = _parent()
         new_runs = []
         for index, item in enumerate(items):
@@ -199,10 +321,7 @@ class Task(Generic[R]):
             new_runs.append(
                 self._new_run(runtime, payload, self._options(merged), batch_id=batch_id)
             )
-        results = runtime.engine.trigger(new_runs)
-        return BatchHandle(
-            batch_id, tuple(RunHandle(r.run_id, self.id, r.is_cached) for r in results)
-        )
+        return new_runs
 
     async def batch_trigger(
         self,
@@ -212,7 +331,16 @@ class Task(Generic[R]):
         idempotency_key_ttl: DurationLike | None = None,
         **options: Any,
     ) -> BatchHandle:
-        """Async form of :meth:`batch_trigger_sync`."""
+        """Async form of :meth:`batch_trigger_sync`; journaled inside a run."""
+        execution = current_execution()
+        if execution is not None:
+            runtime = current_runtime()
+            batch_id = runtime.engine.new_batch_id(execution.host.now())
+            new_runs = self._batch_runs(
+                runtime, items, batch_id, idempotency_key, idempotency_key_ttl, options
+            )
+            handles, _ = await self._durable(execution, "batch_trigger", new_runs, None)
+            return BatchHandle(batch_id, tuple(handles))
         return await asyncio.to_thread(
             self.batch_trigger_sync,
             items,
@@ -223,11 +351,21 @@ class Task(Generic[R]):
 
     def _new_run(
         self, runtime: Runtime, payload: Any, options: TriggerOptions, batch_id: str | None = None
-    ) -> Any:
+    ) -> NewRun:
         payload_json = self.payload_json(payload, runtime.config.max_payload_bytes)
         return runtime.engine.new_run(
             self.info(), payload_json, options, parent=_parent(), batch_id=batch_id
         )
+
+
+def _require_execution(what: str) -> Execution:
+    execution = current_execution()
+    if execution is None:
+        raise NotInRunError(
+            f"{what} only works inside a running task; from other code use trigger() and "
+            "switchyard.runs.poll()"
+        )
+    return execution
 
 
 def _parent() -> Parent | None:

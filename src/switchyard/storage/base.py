@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from typing import Any
 
 from switchyard.core.models import (
     Attempt,
@@ -21,6 +22,13 @@ from switchyard.core.models import (
     RunPage,
     TaskInfo,
     TriggerResult,
+)
+from switchyard.core.waitpoints import (
+    JournalEntry,
+    JournalRef,
+    NewWaitpoint,
+    Waitpoint,
+    WaitpointFilter,
 )
 
 
@@ -136,3 +144,84 @@ class Storage(ABC):
     @abstractmethod
     def list_queues(self, environment: str) -> list[QueueInfo]:
         """Queues of the environment with their live counts."""
+
+    # -- waitpoints and the journal ----------------------------------------------------
+    @abstractmethod
+    def trigger_children(
+        self,
+        runs: Sequence[NewRun],
+        *,
+        wait: str | None,
+        journal: JournalRef | None,
+        now: float,
+    ) -> tuple[list[TriggerResult], Waitpoint | None]:
+        """Trigger runs from a run, journaled, with a RUN (``wait="run"``) or BATCH waitpoint."""
+
+    @abstractmethod
+    def create_waitpoint(
+        self, new: NewWaitpoint, journal: JournalRef | None, now: float
+    ) -> tuple[Waitpoint, bool]:
+        """Create a waitpoint or find the live one with its key; returns (it, is_cached)."""
+
+    @abstractmethod
+    def record_journal(
+        self,
+        ref: JournalRef,
+        result_json: str | None,
+        now: float,
+        waitpoint_id: str | None = None,
+    ) -> None:
+        """Record a durable operation: a step's result, or the waitpoint a wait is on."""
+
+    @abstractmethod
+    def load_journal(self, run_id: str, attempt_number: int) -> list[JournalEntry]:
+        """An attempt's journal with its waitpoints' current state."""
+
+    @abstractmethod
+    def block_run(
+        self, run_id: str, attempt_id: str, waitpoint_ids: Sequence[str], now: float
+    ) -> list[Waitpoint]:
+        """Suspend the run on waitpoints unless some already completed (those are returned)."""
+
+    @abstractmethod
+    def complete_waitpoint(
+        self,
+        environment: str,
+        waitpoint_id: str,
+        *,
+        output_json: str | None = None,
+        error: dict[str, Any] | None = None,
+        timed_out: bool = False,
+        now: float,
+    ) -> Waitpoint | None:
+        """Complete or time out a waitpoint (first wins); resumes runs blocked on it."""
+
+    @abstractmethod
+    def complete_due_waitpoints(self, now: float) -> int:
+        """Complete due duration waits and time out expired tokens."""
+
+    @abstractmethod
+    def get_waitpoint(self, environment: str, waitpoint_id: str) -> Waitpoint | None:
+        """One waitpoint, or None."""
+
+    @abstractmethod
+    def get_waitpoints(self, waitpoint_ids: Sequence[str]) -> list[Waitpoint]:
+        """Several waitpoints by id."""
+
+    @abstractmethod
+    def list_waitpoints(
+        self, filters: WaitpointFilter, limit: int, cursor: str | None
+    ) -> tuple[list[Waitpoint], str | None]:
+        """Waitpoints newest first, and the next page's cursor."""
+
+    @abstractmethod
+    def blocking_waitpoints(self, run_id: str) -> list[Waitpoint]:
+        """What a WAITING run is blocked on."""
+
+    @abstractmethod
+    def run_states(self, run_ids: Sequence[str]) -> dict[str, tuple[str, str | None, str | None]]:
+        """``{run_id: (status, attempt id, worker id)}``."""
+
+    @abstractmethod
+    def secret(self, name: str) -> str:
+        """A random secret kept in the database, made on first use."""

@@ -128,6 +128,7 @@ UPDATE runs
 SET status = 'EXPIRED', finished_at = :now, updated_at = :now,
     error = '{"type":"RunExpired","message":"the run was not started before its TTL ran out"}'
 WHERE status IN ('QUEUED', 'DELAYED') AND expires_at IS NOT NULL AND expires_at <= :now
+RETURNING id
 
 -- name: lapsed_runs
 SELECT * FROM runs WHERE status = 'EXECUTING' AND lease_expires_at < :now
@@ -170,3 +171,112 @@ SELECT q.name, q.environment, COALESCE(q.limit_override, q.concurrency_limit) AS
        (SELECT COUNT(*) FROM runs r WHERE r.environment = q.environment AND r.queue = q.name
             AND r.status = 'EXECUTING') AS running
 FROM queues q WHERE q.environment = :environment ORDER BY q.name
+
+-- ---------------------------------------------------------------------------------
+-- Waitpoints and the journal
+-- ---------------------------------------------------------------------------------
+
+-- name: insert_waitpoint
+INSERT INTO waitpoints (
+    id, environment, kind, status, output, error, complete_after, timeout_at,
+    idempotency_key, idempotency_expires_at, tags, child_run_id, batch_id,
+    batch_total, created_by_run_id, created_at, completed_at, updated_at
+) VALUES (
+    :id, :environment, :kind, :status, :output, :error, :complete_after, :timeout_at,
+    :idempotency_key, :idempotency_expires_at, :tags, :child_run_id,
+    :batch_id, :batch_total, :created_by_run_id, :now, :completed_at, :now
+)
+ON CONFLICT (environment, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+
+-- name: insert_waitpoint_tag
+INSERT INTO waitpoint_tags (tag, waitpoint_id) VALUES (:tag, :waitpoint_id)
+ON CONFLICT DO NOTHING
+
+-- name: find_idempotent_waitpoint
+SELECT * FROM waitpoints WHERE environment = :environment AND idempotency_key = :idempotency_key
+
+-- name: free_waitpoint_key
+UPDATE waitpoints SET idempotency_key = NULL, idempotency_expires_at = NULL, updated_at = :now
+WHERE id = :id
+
+-- name: get_waitpoint
+SELECT * FROM waitpoints WHERE id = :id
+
+-- name: waitpoint_for_child_run
+SELECT * FROM waitpoints WHERE child_run_id = :child_run_id
+
+-- name: waitpoint_for_batch
+SELECT * FROM waitpoints WHERE batch_id = :batch_id
+
+-- name: lock_waitpoint
+SELECT * FROM waitpoints WHERE id = :id
+
+-- name: complete_waitpoint
+UPDATE waitpoints
+SET status = :status, output = :output, error = :error, completed_at = :now, updated_at = :now
+WHERE id = :id AND status = 'PENDING'
+
+-- name: blocked_runs
+SELECT rw.run_id FROM run_waitpoints rw JOIN runs r ON r.id = rw.run_id
+WHERE rw.waitpoint_id = :waitpoint_id AND r.status = 'WAITING'
+
+-- name: unblock_run
+UPDATE runs SET status = 'QUEUED', is_resuming = 1, updated_at = :now
+WHERE id = :run_id AND status = 'WAITING'
+
+-- name: clear_blockers
+DELETE FROM run_waitpoints WHERE run_id = :run_id
+
+-- name: insert_blocker
+INSERT INTO run_waitpoints (run_id, waitpoint_id, created_at) VALUES (:run_id, :waitpoint_id, :now)
+ON CONFLICT DO NOTHING
+
+-- name: suspend_run
+UPDATE runs
+SET status = 'WAITING', worker_id = NULL, lease_expires_at = NULL, updated_at = :now
+WHERE id = :run_id AND current_attempt_id = :attempt_id AND status IN ('EXECUTING', 'WAITING')
+
+-- name: due_waitpoints
+SELECT id, kind FROM waitpoints
+WHERE status = 'PENDING'
+  AND ((complete_after IS NOT NULL AND complete_after <= :now)
+       OR (timeout_at IS NOT NULL AND timeout_at <= :now))
+LIMIT 1000
+
+-- name: insert_journal
+INSERT INTO journal (run_id, attempt_number, position, kind, name, waitpoint_id, result, created_at)
+VALUES (:run_id, :attempt_number, :position, :kind, :name, :waitpoint_id, :result, :now)
+
+-- name: get_journal_entry
+SELECT * FROM journal
+WHERE run_id = :run_id AND attempt_number = :attempt_number AND position = :position
+
+-- name: load_journal
+SELECT j.position, j.kind, j.name, j.waitpoint_id, j.result, w.id AS w_id
+FROM journal j LEFT JOIN waitpoints w ON w.id = j.waitpoint_id
+WHERE j.run_id = :run_id AND j.attempt_number = :attempt_number
+ORDER BY j.position
+
+-- name: run_state
+SELECT id, status, current_attempt_id, worker_id FROM runs WHERE id = :id
+
+-- name: unfinished_in_batch
+SELECT COUNT(*) AS n FROM runs
+WHERE batch_id = :batch_id
+  AND status NOT IN ('COMPLETED', 'FAILED', 'CANCELED', 'CRASHED', 'EXPIRED', 'TIMED_OUT',
+                     'SYSTEM_FAILURE')
+
+-- name: run_waitpoint_ids
+SELECT waitpoint_id FROM run_waitpoints WHERE run_id = :run_id
+
+-- name: mark_resumed
+UPDATE runs
+SET status = 'EXECUTING', is_resuming = 0, worker_id = :worker_id,
+    lease_expires_at = :lease_expires_at, updated_at = :now
+WHERE id = :id AND status = 'QUEUED'
+
+-- name: get_setting
+SELECT value FROM settings WHERE name = :name
+
+-- name: insert_setting
+INSERT INTO settings (name, value) VALUES (:name, :value) ON CONFLICT (name) DO NOTHING

@@ -9,6 +9,7 @@ from typing import Any
 from switchyard.core.models import Attempt, Run, TaskInfo
 from switchyard.core.retry import RetryPolicy
 from switchyard.core.states import AttemptStatus, RunStatus
+from switchyard.core.waitpoints import Waitpoint, WaitpointKind, WaitpointStatus
 
 Row = Mapping[str, Any]
 
@@ -81,4 +82,27 @@ def task_from_row(row: Row) -> TaskInfo:
         max_duration=row["max_duration"],
         ttl=row["ttl"],
         queue_concurrency_limit=row["queue_concurrency_limit"],
+    )
+
+
+def waitpoint_from_row(row: Row) -> Waitpoint:
+    """Build a :class:`Waitpoint` from a ``SELECT * FROM waitpoints`` row."""
+    return Waitpoint(
+        id=row["id"],
+        environment=row["environment"],
+        kind=WaitpointKind(row["kind"]),
+        status=WaitpointStatus(row["status"]),
+        output=_json(row["output"]),
+        error=_json(row["error"]),
+        complete_after=row["complete_after"],
+        timeout_at=row["timeout_at"],
+        idempotency_key=row["idempotency_key"],
+        idempotency_expires_at=row["idempotency_expires_at"],
+        tags=tuple(_json(row["tags"]) or ()),
+        child_run_id=row["child_run_id"],
+        batch_id=row["batch_id"],
+        batch_total=row["batch_total"],
+        created_by_run_id=row["created_by_run_id"],
+        created_at=row["created_at"],
+        completed_at=row["completed_at"],
     )

@@ -28,8 +28,15 @@ from switchyard.core.models import (
     TriggerResult,
 )
 from switchyard.core.states import AttemptStatus, RunStatus
+from switchyard.core.waitpoints import JournalRef, NewWaitpoint, Waitpoint, WaitpointKind
 from switchyard.storage.base import Storage
-from switchyard.storage.rows import attempt_from_row, run_from_row, task_from_row
+from switchyard.storage.rows import (
+    attempt_from_row,
+    run_from_row,
+    task_from_row,
+    waitpoint_from_row,
+)
+from switchyard.storage.sql_waitpoints import SqlWaitpoints
 
 # How many times one claim re-reads the queue head after skipping runs whose queue
 # filled up; bounds the work of a claim when many queues sit at their limit.
@@ -55,7 +62,7 @@ def _dump(value: Any) -> str | None:
     return None if value is None else json.dumps(value, separators=(",", ":"))
 
 
-class SqlStorage(Storage):
+class SqlStorage(SqlWaitpoints, Storage):
     """A :class:`Storage` over SQL; subclasses provide connections and dialect SQL."""
 
     q: dict[str, str]
@@ -82,46 +89,122 @@ class SqlStorage(Storage):
 
     # -- enqueue ------------------------------------------------------------------
     def trigger(self, runs: Sequence[NewRun], now: float) -> list[TriggerResult]:
-        results: list[TriggerResult] = []
         new_queues: set[tuple[str, str]] = set()
         new_envs: set[str] = set()
         with self._tx() as cur:
-            for env in {r.environment for r in runs} - self._known_envs:
-                cur.execute(self.q["ensure_environment"], {"environment": env, "now": now})
-                new_envs.add(env)
-            for r in runs:
-                key = (r.environment, r.queue)
-                if key not in self._known_queues and key not in new_queues:
-                    cur.execute(
-                        self.q["ensure_queue"],
-                        {
-                            "environment": r.environment,
-                            "name": r.queue,
-                            "concurrency_limit": r.queue_concurrency_limit,
-                            "now": now,
-                        },
-                    )
-                    new_queues.add(key)
-            plain: list[dict[str, Any]] = []
-            tags: list[dict[str, Any]] = []
-            for r in runs:
-                params = self._run_params(r, new_id("run", now), now)
-                if r.idempotency_key is None:
-                    plain.append(params)
-                else:
-                    cached = self._insert_keyed(cur, r, params, now)
-                    if cached is not None:
-                        results.append(TriggerResult(cached, r.task_id, True))
-                        continue
-                results.append(TriggerResult(params["id"], r.task_id, False))
-                tags.extend({"tag": t, "run_id": params["id"]} for t in r.tags)
-            if plain:
-                cur.executemany(self.q["insert_run"], plain)
-            if tags:
-                cur.executemany(self.q["insert_tag"], tags)
-            self._notify(cur, {r.environment for r in runs})
+            results = self._trigger(cur, runs, now, new_envs, new_queues)
         self._known_envs |= new_envs
         self._known_queues |= new_queues
+        return results
+
+    def trigger_children(
+        self,
+        runs: Sequence[NewRun],
+        *,
+        wait: str | None,
+        journal: JournalRef | None,
+        now: float,
+    ) -> tuple[list[TriggerResult], Waitpoint | None]:
+        """Trigger runs from inside a run, journaled, optionally with a waitpoint.
+
+        ``wait="run"`` makes (or finds) the waitpoint of the single child run;
+        ``wait="batch"`` makes the waitpoint of the whole batch. A child that has
+        already finished (an idempotency key hit) completes its waitpoint at once.
+        """
+        new_queues: set[tuple[str, str]] = set()
+        new_envs: set[str] = set()
+        waitpoint: Waitpoint | None = None
+        with self._tx() as cur:
+            results = self._trigger(cur, runs, now, new_envs, new_queues)
+            env = runs[0].environment
+            parent = runs[0].parent_run_id
+            if wait == "run":
+                child = results[0].run_id
+                cur.execute(self.q["waitpoint_for_child_run"], {"child_run_id": child})
+                row = cur.fetchone()
+                if row is None:
+                    waitpoint, _ = self._create_waitpoint(
+                        cur,
+                        NewWaitpoint(
+                            WaitpointKind.RUN, env, child_run_id=child, created_by_run_id=parent
+                        ),
+                        now,
+                    )
+                    self._complete_waiters_of(cur, [child], now)
+                    cur.execute(self.q["get_waitpoint"], {"id": waitpoint.id})
+                    row = cur.fetchone()
+                waitpoint = waitpoint_from_row(row)
+            elif wait == "batch":
+                batch_id = runs[0].batch_id
+                waitpoint, _ = self._create_waitpoint(
+                    cur,
+                    NewWaitpoint(
+                        WaitpointKind.BATCH,
+                        env,
+                        batch_id=batch_id,
+                        batch_total=len(runs),
+                        created_by_run_id=parent,
+                    ),
+                    now,
+                )
+                self._complete_waiters_of(cur, [r.run_id for r in results], now)
+                cur.execute(self.q["get_waitpoint"], {"id": waitpoint.id})
+                waitpoint = waitpoint_from_row(cur.fetchone())
+            if journal is not None:
+                self._journal(
+                    cur,
+                    journal,
+                    None if waitpoint is None else waitpoint.id,
+                    json.dumps([[r.run_id, r.is_cached] for r in results]),
+                    now,
+                )
+        self._known_envs |= new_envs
+        self._known_queues |= new_queues
+        return results, waitpoint
+
+    def _trigger(
+        self,
+        cur: Cursor,
+        runs: Sequence[NewRun],
+        now: float,
+        new_envs: set[str],
+        new_queues: set[tuple[str, str]],
+    ) -> list[TriggerResult]:
+        results: list[TriggerResult] = []
+        for env in {r.environment for r in runs} - self._known_envs:
+            cur.execute(self.q["ensure_environment"], {"environment": env, "now": now})
+            new_envs.add(env)
+        for r in runs:
+            key = (r.environment, r.queue)
+            if key not in self._known_queues and key not in new_queues:
+                cur.execute(
+                    self.q["ensure_queue"],
+                    {
+                        "environment": r.environment,
+                        "name": r.queue,
+                        "concurrency_limit": r.queue_concurrency_limit,
+                        "now": now,
+                    },
+                )
+                new_queues.add(key)
+        plain: list[dict[str, Any]] = []
+        tags: list[dict[str, Any]] = []
+        for r in runs:
+            params = self._run_params(r, new_id("run", now), now)
+            if r.idempotency_key is None:
+                plain.append(params)
+            else:
+                cached = self._insert_keyed(cur, r, params, now)
+                if cached is not None:
+                    results.append(TriggerResult(cached, r.task_id, True))
+                    continue
+            results.append(TriggerResult(params["id"], r.task_id, False))
+            tags.extend({"tag": t, "run_id": params["id"]} for t in r.tags)
+        if plain:
+            cur.executemany(self.q["insert_run"], plain)
+        if tags:
+            cur.executemany(self.q["insert_tag"], tags)
+        self._notify(cur, {r.environment for r in runs})
         return results
 
     def _insert_keyed(
@@ -322,9 +405,24 @@ class SqlStorage(Storage):
         if not rows:
             return []
         lease = now + lease_seconds
-        updates, attempts, claims = [], [], []
+        updates, attempts, claims, resumed = [], [], [], []
         for row in rows:
             run = run_from_row(row)
+            if row["is_resuming"]:
+                resumed.append(
+                    {"id": run.id, "worker_id": worker_id, "lease_expires_at": lease, "now": now}
+                )
+                claimed = dataclasses.replace(
+                    run,
+                    status=RunStatus.EXECUTING,
+                    worker_id=worker_id,
+                    lease_expires_at=lease,
+                    updated_at=now,
+                )
+                claims.append(
+                    Claim(claimed, run.current_attempt_id or "", run.attempt_count, resumed=True)
+                )
+                continue
             attempt_id = new_id("attempt", now)
             number = run.attempt_count + 1
             updates.append(
@@ -357,8 +455,11 @@ class SqlStorage(Storage):
                 updated_at=now,
             )
             claims.append(Claim(claimed, attempt_id, number))
-        cur.executemany(self.q["mark_claimed"], updates)
-        cur.executemany(self.q["insert_attempt"], attempts)
+        if updates:
+            cur.executemany(self.q["mark_claimed"], updates)
+            cur.executemany(self.q["insert_attempt"], attempts)
+        if resumed:
+            cur.executemany(self.q["mark_resumed"], resumed)
         return claims
 
     def finish(self, outcomes: Sequence[Outcome], now: float) -> int:
@@ -392,6 +493,7 @@ class SqlStorage(Storage):
             cur.executemany(self.q["finish_run"], runs)
             applied = cur.rowcount
             cur.executemany(self.q["finish_attempt"], attempts)
+            self._complete_waiters_of(cur, [o.run_id for o in outcomes if o.status.is_final], now)
             self._notify(cur, envs)
         return applied
 
@@ -431,7 +533,9 @@ class SqlStorage(Storage):
     def expire(self, now: float) -> int:
         with self._tx() as cur:
             cur.execute(self.q["expire_runs"], {"now": now})
-            return cur.rowcount
+            expired = [r["id"] for r in cur.fetchall()]
+            self._complete_waiters_of(cur, expired, now)
+        return len(expired)
 
     def recover_lapsed(self, now: float) -> list[str]:
         recovered = []
@@ -475,6 +579,8 @@ class SqlStorage(Storage):
                         },
                     )
                     recovered.append(run.id)
+                    if not retry:
+                        self._complete_waiters_of(cur, [run.id], now)
             if recovered:
                 self._notify(cur, set())
         return recovered
@@ -523,7 +629,9 @@ class SqlStorage(Storage):
                 cur.execute(self.q["cancel_run"], {"id": row["id"], "now": now})
                 if cur.rowcount:
                     cur.execute(self.q["cancel_attempts"], {"id": row["id"], "now": now})
+                    cur.execute(self.q["clear_blockers"], {"run_id": row["id"]})
                     canceled.append(row["id"])
+            self._complete_waiters_of(cur, canceled, now)
             if canceled:
                 self._notify(cur, {environment})
         return canceled

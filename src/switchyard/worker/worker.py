@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
@@ -32,6 +32,7 @@ from switchyard.core.ids import new_id
 from switchyard.core.models import Claim, Outcome
 from switchyard.engine import attempts
 from switchyard.sdk.context import AttemptInfo, NamedRef, RunContext, RunInfo, set_context
+from switchyard.sdk.execution import Execution, set_execution
 from switchyard.sdk.registry import REGISTRY, Registry
 from switchyard.sdk.runtime import Runtime
 from switchyard.sdk.task import Task
@@ -57,8 +58,11 @@ class _MaxDuration(BaseException):
 class _Active:
     claim: Claim
     task: asyncio.Task[None] | None = None
-    stopped: bool = False  # canceled or lease lost: write no outcome
+    stopped: bool = False  # canceled, lease lost or evicted: write no outcome
     started: float = field(default_factory=monotonic)
+    execution: Execution | None = None
+    timeout: asyncio.Timeout | None = None
+    remaining: float | None = None  # max_duration left while suspended
 
 
 class Worker:
@@ -89,6 +93,8 @@ class Worker:
         self._threads = ThreadRunner(threads or settings.threads)
         self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="switchyard-db")
         self._active: dict[str, _Active] = {}
+        self._parked: dict[str, _Active] = {}
+        self._background: set[asyncio.Task[None]] = set()
         self._pending: list[Outcome] = []
         self._wake = asyncio.Event()
         self._flushed = asyncio.Event()
@@ -143,6 +149,32 @@ class Worker:
     async def _call(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._db, partial(fn, *args))
 
+    # -- ExecutionHost ----------------------------------------------------------------
+    async def db(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run a storage call on the worker's database thread."""
+        return await self._call(fn, *args)
+
+    def now(self) -> float:
+        """Domain time."""
+        return self.engine.now()
+
+    def suspended(self, execution: Execution) -> None:
+        """The run is WAITING: free its slot and park the coroutine until it resumes."""
+        active = self._active.pop(execution.run_id, None)
+        if active is None:
+            return
+        if active.timeout is not None and active.timeout.when() is not None:
+            loop = asyncio.get_running_loop()
+            active.remaining = max(0.0, (active.timeout.when() or 0) - loop.time())
+            active.timeout.reschedule(None)
+        self._parked[execution.run_id] = active
+        self._wake.set()
+
+    @property
+    def parked(self) -> int:
+        """How many waiting runs this worker keeps in memory."""
+        return len(self._parked)
+
     async def _guarded(self, name: str, body: Callable[[], Awaitable[None]], pause: float) -> None:
         """Run a loop body forever; a failure (database down) is logged and retried."""
         failures = 0
@@ -185,6 +217,20 @@ class Worker:
         await self._guarded("claim", body, 0.05)
 
     def _start(self, claim: Claim) -> None:
+        if claim.resumed:
+            parked = self._parked.pop(claim.run.id, None)
+            if (
+                parked is not None
+                and parked.claim.attempt_id == claim.attempt_id
+                and not parked.stopped
+                and parked.execution is not None
+            ):
+                parked.claim = claim
+                self._active[claim.run.id] = parked
+                self._spawn(self._resume(parked))
+                return
+            if parked is not None:
+                self._evict(parked)
         active = _Active(claim)
         self._active[claim.run.id] = active
         active.task = asyncio.create_task(self._execute(active), name=f"switchyard-{claim.run.id}")
@@ -211,12 +257,64 @@ class Worker:
             worker_id=self.id,
         )
 
+    async def _resume(self, active: _Active) -> None:
+        """Continue a parked run in place with the waitpoints that completed."""
+        execution = active.execution
+        assert execution is not None
+        run_id = active.claim.run.id
+        for tries in range(5):
+            try:
+                waitpoints = await self._call(
+                    self.storage.get_waitpoints, execution.pending_waitpoint_ids()
+                )
+                break
+            except Exception:
+                log.exception("could not load the waitpoints of %s (try %d)", run_id, tries + 1)
+                await asyncio.sleep(0.2 * 2**tries)
+        else:
+            # Hand it back: another claim starts a fresh attempt.
+            self._active.pop(run_id, None)
+            self._evict(active)
+            await self._call(self.storage.release, self.id, [run_id], self.engine.now())
+            return
+        if active.timeout is not None and active.remaining is not None:
+            active.timeout.reschedule(asyncio.get_running_loop().time() + active.remaining)
+            active.remaining = None
+        execution.resumed(waitpoints)
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def _evict(self, active: _Active) -> None:
+        """Drop a parked coroutine; the run continues elsewhere by replay."""
+        self._parked.pop(active.claim.run.id, None)
+        active.stopped = True
+        if active.task is not None:
+            active.task.cancel()
+
     async def _execute(self, active: _Active) -> None:
         claim = active.claim
         outcome: Outcome | None = None
         try:
             task = self.registry.get(claim.run.task_id)
             set_context(self._context(claim))
+            journal = []
+            if claim.resumed:  # parked elsewhere, or this worker restarted: replay
+                journal = await self._call(
+                    self.storage.load_journal, claim.run.id, claim.attempt_number
+                )
+            active.execution = Execution(
+                host=self,
+                storage=self.storage,
+                run_id=claim.run.id,
+                attempt_id=claim.attempt_id,
+                attempt_number=claim.attempt_number,
+                environment=claim.run.environment,
+                journal=journal,
+            )
+            set_execution(active.execution)
             try:
                 result = await self._invoke(task, active)
                 output = jsonutil.dumps(
@@ -233,7 +331,10 @@ class Worker:
             except Exception as exc:
                 outcome = attempts.failed(claim, exc, self.engine.now(), self._rng)
         finally:
-            self._active.pop(claim.run.id, None)
+            if self._active.get(claim.run.id) is active:
+                del self._active[claim.run.id]
+            if self._parked.get(claim.run.id) is active:
+                del self._parked[claim.run.id]
             self.executed += 1
             if outcome is not None and not active.stopped:
                 self._pending.append(outcome)
@@ -248,13 +349,15 @@ class Worker:
         if task.is_async:
             if limit is None:
                 return await task.call(payload, ctx)
+            timeout = asyncio.timeout(limit)
+            active.timeout = timeout
             try:
-                async with asyncio.timeout(limit):
+                async with timeout:
                     return await task.call(payload, ctx)
             except TimeoutError as exc:
-                if monotonic() - active.started >= limit:
+                if timeout.expired():
                     raise MaxDurationExceededError(
-                        f"attempt ran longer than max_duration={limit:g}s"
+                        f"attempt ran longer than max_duration={limit:g}s (waits excluded)"
                     ) from exc
                 raise
         job = self._threads.run(claim.attempt_id, partial(task.call, payload, ctx))
@@ -320,12 +423,29 @@ class Worker:
                         self._stop_attempt(run_id)
                 raise
             last_ok = monotonic()
+            await self._check_parked()
             for run_id, active in list(self._active.items()):
                 if held.get(run_id) != active.claim.attempt_id and active.task is not None:
                     log.info("run %s was canceled or its lease was lost: stopping it", run_id)
                     self._stop_attempt(run_id)
 
         await self._guarded("lease renewal", body, 0.5)
+
+    async def _check_parked(self) -> None:
+        """Evict parked runs that were canceled or are executing on another worker."""
+        if not self._parked:
+            return
+        ids = list(self._parked)[:500]
+        states = await self._call(self.storage.run_states, ids)
+        for run_id in ids:
+            active = self._parked.get(run_id)
+            if active is None:
+                continue
+            status, attempt_id, worker_id = states.get(run_id, ("MISSING", None, None))
+            gone = status not in ("WAITING", "QUEUED", "EXECUTING")
+            elsewhere = status == "EXECUTING" and worker_id != self.id
+            if gone or elsewhere or attempt_id != active.claim.attempt_id:
+                self._evict(active)
 
     # -- maintenance -------------------------------------------------------------------------
     async def _maintenance_loop(self) -> None:
@@ -351,6 +471,8 @@ class Worker:
     # -- shutdown ----------------------------------------------------------------------------
     async def _drain(self) -> None:
         """Wait for running attempts up to the grace period, then hand the rest back."""
+        for parked in list(self._parked.values()):
+            self._evict(parked)  # WAITING in storage: any worker replays it later
         deadline = monotonic() + self.shutdown_grace
         while self._active and monotonic() < deadline:
             await asyncio.sleep(0.02)

@@ -40,3 +40,41 @@ WHERE environment = :environment
   AND (CAST(:cursor AS TEXT) IS NULL OR id < :cursor)
 ORDER BY id DESC
 LIMIT :limit
+
+-- name: lock_waitpoint
+SELECT * FROM waitpoints WHERE id = :id FOR UPDATE
+
+-- name: due_waitpoints
+SELECT id, kind FROM waitpoints
+WHERE status = 'PENDING'
+  AND ((complete_after IS NOT NULL AND complete_after <= :now)
+       OR (timeout_at IS NOT NULL AND timeout_at <= :now))
+LIMIT 1000
+FOR UPDATE SKIP LOCKED
+
+-- name: list_waitpoints
+SELECT * FROM waitpoints
+WHERE environment = :environment
+  AND kind = ANY(CAST(:kinds AS TEXT[]))
+  AND (CAST(:statuses AS TEXT[]) IS NULL OR status = ANY(CAST(:statuses AS TEXT[])))
+  AND (CAST(:tag AS TEXT) IS NULL
+       OR id IN (SELECT waitpoint_id FROM waitpoint_tags WHERE tag = :tag))
+  AND (CAST(:idempotency_key AS TEXT) IS NULL OR idempotency_key = :idempotency_key)
+  AND (CAST(:created_after AS DOUBLE PRECISION) IS NULL OR created_at >= :created_after)
+  AND (CAST(:created_before AS DOUBLE PRECISION) IS NULL OR created_at < :created_before)
+  AND (CAST(:created_by_run_id AS TEXT) IS NULL OR created_by_run_id = :created_by_run_id)
+  AND (CAST(:cursor AS TEXT) IS NULL OR id < :cursor)
+ORDER BY id DESC
+LIMIT :limit
+
+
+-- name: pending_child_waitpoints
+SELECT w.id, r.id AS run_id, r.status AS run_status, r.output AS run_output, r.error AS run_error
+FROM waitpoints w JOIN runs r ON r.id = w.child_run_id
+WHERE w.child_run_id = ANY(CAST(:run_ids AS TEXT[])) AND w.status = 'PENDING'
+  AND r.status IN ('COMPLETED', 'FAILED', 'CANCELED', 'CRASHED', 'EXPIRED', 'TIMED_OUT',
+                   'SYSTEM_FAILURE')
+
+-- name: batches_of_runs
+SELECT DISTINCT w.id, w.batch_id FROM runs r JOIN waitpoints w ON w.batch_id = r.batch_id
+WHERE r.id = ANY(CAST(:run_ids AS TEXT[])) AND w.status = 'PENDING'

@@ -23,3 +23,29 @@ WHERE environment = :environment
   AND (:cursor IS NULL OR id < :cursor)
 ORDER BY id DESC
 LIMIT :limit
+
+-- name: list_waitpoints
+SELECT * FROM waitpoints
+WHERE environment = :environment
+  AND kind IN (SELECT value FROM json_each(:kinds))
+  AND (:statuses IS NULL OR status IN (SELECT value FROM json_each(:statuses)))
+  AND (:tag IS NULL OR id IN (SELECT waitpoint_id FROM waitpoint_tags WHERE tag = :tag))
+  AND (:idempotency_key IS NULL OR idempotency_key = :idempotency_key)
+  AND (:created_after IS NULL OR created_at >= :created_after)
+  AND (:created_before IS NULL OR created_at < :created_before)
+  AND (:created_by_run_id IS NULL OR created_by_run_id = :created_by_run_id)
+  AND (:cursor IS NULL OR id < :cursor)
+ORDER BY id DESC
+LIMIT :limit
+
+
+-- name: pending_child_waitpoints
+SELECT w.id, r.id AS run_id, r.status AS run_status, r.output AS run_output, r.error AS run_error
+FROM waitpoints w JOIN runs r ON r.id = w.child_run_id
+WHERE w.child_run_id IN (SELECT value FROM json_each(:run_ids)) AND w.status = 'PENDING'
+  AND r.status IN ('COMPLETED', 'FAILED', 'CANCELED', 'CRASHED', 'EXPIRED', 'TIMED_OUT',
+                   'SYSTEM_FAILURE')
+
+-- name: batches_of_runs
+SELECT DISTINCT w.id, w.batch_id FROM runs r JOIN waitpoints w ON w.batch_id = r.batch_id
+WHERE r.id IN (SELECT value FROM json_each(:run_ids)) AND w.status = 'PENDING'

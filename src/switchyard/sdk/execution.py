@@ -1,0 +1,192 @@
+"""One attempt's execution: journal positions, durable operations and suspension.
+
+Every durable operation (a wait, a token, a child trigger, a step) takes the next
+position in the attempt's journal. On a first run the operation is performed and
+recorded; on a replay (the worker that parked the run is gone) the recorded result
+is returned instead, and a different operation at a position is a
+:class:`~switchyard.NonDeterminismError`.
+
+Waits register a future per waitpoint. Once nothing else is being recorded, the run
+is suspended on every pending waitpoint at once (so ``asyncio.gather`` over several
+waits suspends once); the worker then frees the run's slot and parks the coroutine.
+When any waitpoint completes the run is queued again; resuming resolves the completed
+futures, and waits still pending suspend the run again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any, Protocol, TypeVar
+
+from switchyard.core.errors import NonDeterminismError
+from switchyard.core.waitpoints import JournalEntry, JournalRef, Waitpoint
+from switchyard.storage.base import Storage
+from switchyard.storage.sql_waitpoints import RunNotExecutingError
+
+T = TypeVar("T")
+# Loop turns to wait before suspending, so siblings in an asyncio.gather reach their waits.
+_SETTLE_TURNS = 3
+
+
+class ExecutionHost(Protocol):
+    """What the worker provides to an execution."""
+
+    async def db(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run a storage call off the event loop."""
+        ...
+
+    def now(self) -> float:
+        """Domain time."""
+        ...
+
+    def suspended(self, execution: Execution) -> None:
+        """The run is WAITING in storage: free its slot, park the coroutine."""
+        ...
+
+
+class Execution:
+    """The durable state of one attempt while its function runs."""
+
+    def __init__(
+        self,
+        *,
+        host: ExecutionHost,
+        storage: Storage,
+        run_id: str,
+        attempt_id: str,
+        attempt_number: int,
+        environment: str,
+        journal: Sequence[JournalEntry] = (),
+    ) -> None:
+        self.host = host
+        self.storage = storage
+        self.run_id = run_id
+        self.attempt_id = attempt_id
+        self.attempt_number = attempt_number
+        self.environment = environment
+        self.loop = asyncio.get_running_loop()
+        self._journal = {entry.position: entry for entry in journal}
+        self._position = 0
+        self._in_flight = 0
+        self._waiting: dict[str, asyncio.Future[Waitpoint]] = {}
+        self._settling = False
+        self.is_suspended = False
+        self.replaying = bool(journal)
+
+    # -- journal --------------------------------------------------------------------
+    def next_ref(self, kind: str, name: str) -> tuple[JournalRef, JournalEntry | None]:
+        """Take the next journal position for an operation; its entry when replaying."""
+        position = self._position
+        self._position += 1
+        entry = self._journal.get(position)
+        if entry is not None and (entry.kind, entry.name) != (kind, name):
+            raise NonDeterminismError(
+                f"run {self.run_id} attempt {self.attempt_number}: durable operation #{position} "
+                f"is {kind} {name!r} on replay but was {entry.kind} {entry.name!r} when first "
+                "run. Durable operations (waits, triggers, steps) must happen in the same "
+                "order every time: move branching on time, randomness or external state into "
+                "a step()"
+            )
+        return JournalRef(self.run_id, self.attempt_number, position, kind, name), entry
+
+    async def record(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run a storage call that records a durable operation."""
+        self._in_flight += 1
+        try:
+            return await self.host.db(fn, *args)
+        finally:
+            self._in_flight -= 1
+            self._schedule_suspend()
+
+    # -- waiting ----------------------------------------------------------------------
+    async def wait_for(self, waitpoint: Waitpoint) -> Waitpoint:
+        """Block until the waitpoint is no longer pending; return it completed."""
+        if not waitpoint.is_pending:
+            return waitpoint
+        future = self._waiting.get(waitpoint.id)
+        if future is None or future.done():
+            future = self.loop.create_future()
+            self._waiting[waitpoint.id] = future
+        self._schedule_suspend()
+        try:
+            return await future
+        finally:
+            if future.done():
+                self._waiting.pop(waitpoint.id, None)
+
+    def _schedule_suspend(self) -> None:
+        if not self._settling and any(not f.done() for f in self._waiting.values()):
+            self._settling = True
+            self.loop.create_task(self._suspend_when_settled())
+
+    async def _suspend_when_settled(self) -> None:
+        try:
+            for _ in range(_SETTLE_TURNS):
+                await asyncio.sleep(0)
+        finally:
+            self._settling = False
+        pending = [wid for wid, f in self._waiting.items() if not f.done()]
+        if self._in_flight or not pending:
+            return
+        try:
+            completed = await self.host.db(
+                self.storage.block_run, self.run_id, self.attempt_id, pending, self.host.now()
+            )
+        except RunNotExecutingError:
+            return  # canceled or lease lost: the worker stops this attempt
+        if completed:
+            self.deliver(completed)
+            return
+        if not self.is_suspended:
+            self.is_suspended = True
+            self.host.suspended(self)
+
+    def pending_waitpoint_ids(self) -> list[str]:
+        """Waitpoints this execution is still waiting on."""
+        return [wid for wid, f in self._waiting.items() if not f.done()]
+
+    def deliver(self, waitpoints: Sequence[Waitpoint]) -> None:
+        """Resolve the waits whose waitpoints are done; pending ones suspend again."""
+        for waitpoint in waitpoints:
+            future = self._waiting.get(waitpoint.id)
+            if future is not None and not future.done() and not waitpoint.is_pending:
+                future.set_result(waitpoint)
+        self._schedule_suspend()
+
+    def resumed(self, waitpoints: Sequence[Waitpoint]) -> None:
+        """The worker claimed the run again: continue in place."""
+        self.is_suspended = False
+        self.deliver(waitpoints)
+
+
+_current: contextvars.ContextVar[Execution | None] = contextvars.ContextVar(
+    "switchyard_execution", default=None
+)
+
+
+def current_execution() -> Execution | None:
+    """The execution of the attempt running here, or None outside runs."""
+    return _current.get()
+
+
+def set_execution(execution: Execution | None) -> contextvars.Token[Execution | None]:
+    """Bind the execution for the current task or thread (workers do this)."""
+    return _current.set(execution)
+
+
+def run_sync(coro_factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run an execution coroutine from a sync task's thread on the worker's loop."""
+    execution = current_execution()
+    if execution is None:
+        raise RuntimeError("no execution in this thread")
+    ctx = contextvars.copy_context()
+    future = asyncio.run_coroutine_threadsafe(_in_context(ctx, coro_factory), execution.loop)
+    return future.result()
+
+
+async def _in_context(ctx: contextvars.Context, fn: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run ``fn()`` in the calling thread's context (its run context and execution)."""
+    task: asyncio.Task[T] = asyncio.get_running_loop().create_task(fn(), context=ctx)
+    return await task

@@ -1,0 +1,382 @@
+"""Waitpoint operations of :class:`~switchyard.storage.sql.SqlStorage`.
+
+Completing a waitpoint and suspending a run on it both lock the waitpoint row first,
+so a completion that races a suspension is never missed: whichever commits second
+sees the other.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import abstractmethod
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
+from typing import Any
+
+from switchyard.core.ids import new_id
+from switchyard.core.waitpoints import (
+    JournalEntry,
+    JournalRef,
+    NewWaitpoint,
+    Waitpoint,
+    WaitpointFilter,
+    WaitpointKind,
+    WaitpointStatus,
+)
+from switchyard.storage.rows import waitpoint_from_row
+
+_TIMEOUT_ERROR = {"type": "WaitpointTimeoutError", "message": "the waitpoint timed out"}
+
+
+class RunNotExecutingError(Exception):
+    """The run is no longer executing this attempt (canceled, or its lease was lost)."""
+
+
+def _dump(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, separators=(",", ":"))
+
+
+class SqlWaitpoints:
+    """Mixin: waitpoints, blocking and the journal, over the host's cursor."""
+
+    q: dict[str, str]
+
+    @abstractmethod
+    def _tx(self) -> AbstractContextManager[Any]: ...
+
+    @abstractmethod
+    def _read(self) -> AbstractContextManager[Any]: ...
+
+    @abstractmethod
+    def _list_param(self, values: Sequence[str] | None) -> Any: ...
+
+    @abstractmethod
+    def _notify(self, cur: Any, environments: set[str]) -> None: ...
+
+    # -- create ------------------------------------------------------------------------
+    def create_waitpoint(
+        self, new: NewWaitpoint, journal: JournalRef | None, now: float
+    ) -> tuple[Waitpoint, bool]:
+        """Create a waitpoint (or find the live one with its key); journal it if asked.
+
+        Returns the waitpoint and whether it already existed.
+        """
+        with self._tx() as cur:
+            waitpoint, cached = self._create_waitpoint(cur, new, now)
+            if journal is not None:
+                self._journal(cur, journal, waitpoint.id, None, now)
+        return waitpoint, cached
+
+    def _create_waitpoint(self, cur: Any, new: NewWaitpoint, now: float) -> tuple[Waitpoint, bool]:
+        key = new.idempotency_key
+        if key is not None:
+            cur.execute(
+                self.q["find_idempotent_waitpoint"],
+                {"environment": new.environment, "idempotency_key": key},
+            )
+            row = cur.fetchone()
+            if row is not None:
+                expires = row["idempotency_expires_at"]
+                if expires is None or expires > now:
+                    return waitpoint_from_row(row), True
+                cur.execute(self.q["free_waitpoint_key"], {"id": row["id"], "now": now})
+        waitpoint_id = new_id("waitpoint", now)
+        cur.execute(
+            self.q["insert_waitpoint"],
+            {
+                "id": waitpoint_id,
+                "environment": new.environment,
+                "kind": new.kind,
+                "status": WaitpointStatus.PENDING,
+                "output": None,
+                "error": None,
+                "complete_after": new.complete_after,
+                "timeout_at": new.timeout_at,
+                "idempotency_key": key,
+                "idempotency_expires_at": (
+                    now + new.idempotency_ttl
+                    if key is not None and new.idempotency_ttl is not None
+                    else None
+                ),
+                "tags": json.dumps(list(new.tags)),
+                "child_run_id": new.child_run_id,
+                "batch_id": new.batch_id,
+                "batch_total": new.batch_total,
+                "created_by_run_id": new.created_by_run_id,
+                "completed_at": None,
+                "now": now,
+            },
+        )
+        if cur.rowcount == 0:  # a concurrent create won the key
+            cur.execute(
+                self.q["find_idempotent_waitpoint"],
+                {"environment": new.environment, "idempotency_key": key},
+            )
+            return waitpoint_from_row(cur.fetchone()), True
+        if new.tags:
+            cur.executemany(
+                self.q["insert_waitpoint_tag"],
+                [{"tag": t, "waitpoint_id": waitpoint_id} for t in new.tags],
+            )
+        cur.execute(self.q["get_waitpoint"], {"id": waitpoint_id})
+        return waitpoint_from_row(cur.fetchone()), False
+
+    # -- journal ------------------------------------------------------------------------
+    def _journal(
+        self,
+        cur: Any,
+        ref: JournalRef,
+        waitpoint_id: str | None,
+        result_json: str | None,
+        now: float,
+    ) -> None:
+        cur.execute(
+            self.q["insert_journal"],
+            {
+                "run_id": ref.run_id,
+                "attempt_number": ref.attempt_number,
+                "position": ref.position,
+                "kind": ref.kind,
+                "name": ref.name,
+                "waitpoint_id": waitpoint_id,
+                "result": result_json,
+                "now": now,
+            },
+        )
+
+    def record_journal(
+        self,
+        ref: JournalRef,
+        result_json: str | None,
+        now: float,
+        waitpoint_id: str | None = None,
+    ) -> None:
+        """Record a durable operation: a step's result, or the waitpoint a wait is on."""
+        with self._tx() as cur:
+            self._journal(cur, ref, waitpoint_id, result_json, now)
+
+    def load_journal(self, run_id: str, attempt_number: int) -> list[JournalEntry]:
+        """An attempt's journal in order, each entry with its waitpoint's current state."""
+        with self._read() as cur:
+            cur.execute(
+                self.q["load_journal"], {"run_id": run_id, "attempt_number": attempt_number}
+            )
+            rows = cur.fetchall()
+            entries = []
+            for row in rows:
+                waitpoint = None
+                if row["waitpoint_id"] is not None:
+                    cur.execute(self.q["get_waitpoint"], {"id": row["waitpoint_id"]})
+                    found = cur.fetchone()
+                    waitpoint = None if found is None else waitpoint_from_row(found)
+                entries.append(
+                    JournalEntry(
+                        position=row["position"],
+                        kind=row["kind"],
+                        name=row["name"],
+                        waitpoint_id=row["waitpoint_id"],
+                        result=None if row["result"] is None else json.loads(row["result"]),
+                        waitpoint=waitpoint,
+                    )
+                )
+        return entries
+
+    # -- block and complete -------------------------------------------------------------
+    def block_run(
+        self, run_id: str, attempt_id: str, waitpoint_ids: Sequence[str], now: float
+    ) -> list[Waitpoint]:
+        """Suspend the run (WAITING, slot freed) until one of the waitpoints completes.
+
+        If some already completed, the run is not suspended and those are returned.
+        Raises :class:`RunNotExecutingError` if the run is no longer executing.
+        """
+        with self._tx() as cur:
+            done = []
+            for waitpoint_id in sorted(set(waitpoint_ids)):
+                cur.execute(self.q["lock_waitpoint"], {"id": waitpoint_id})
+                row = cur.fetchone()
+                if row is None:
+                    raise LookupError(f"no waitpoint {waitpoint_id!r}")
+                if row["status"] != WaitpointStatus.PENDING:
+                    done.append(waitpoint_from_row(row))
+            if done:
+                return done
+            cur.execute(
+                self.q["suspend_run"], {"run_id": run_id, "attempt_id": attempt_id, "now": now}
+            )
+            if cur.rowcount == 0:
+                raise RunNotExecutingError(run_id)
+            cur.executemany(
+                self.q["insert_blocker"],
+                [{"run_id": run_id, "waitpoint_id": w, "now": now} for w in set(waitpoint_ids)],
+            )
+            self._notify(cur, set())
+        return []
+
+    def complete_waitpoint(
+        self,
+        environment: str,
+        waitpoint_id: str,
+        *,
+        output_json: str | None = None,
+        error: dict[str, Any] | None = None,
+        timed_out: bool = False,
+        now: float,
+    ) -> Waitpoint | None:
+        """Complete (or time out) a pending waitpoint; the first completion wins.
+
+        Returns the waitpoint as it now stands, or None if there is no such waitpoint.
+        """
+        with self._tx() as cur:
+            cur.execute(self.q["lock_waitpoint"], {"id": waitpoint_id})
+            row = cur.fetchone()
+            if row is None or row["environment"] != environment:
+                return None
+            if row["status"] == WaitpointStatus.PENDING:
+                status = WaitpointStatus.TIMED_OUT if timed_out else WaitpointStatus.COMPLETED
+                if timed_out and error is None:
+                    error = _TIMEOUT_ERROR
+                self._complete(cur, waitpoint_id, status, output_json, error, now)
+            cur.execute(self.q["get_waitpoint"], {"id": waitpoint_id})
+            return waitpoint_from_row(cur.fetchone())
+
+    def _complete(
+        self,
+        cur: Any,
+        waitpoint_id: str,
+        status: WaitpointStatus,
+        output_json: str | None,
+        error: dict[str, Any] | None,
+        now: float,
+    ) -> bool:
+        cur.execute(
+            self.q["complete_waitpoint"],
+            {
+                "id": waitpoint_id,
+                "status": status,
+                "output": output_json,
+                "error": _dump(error),
+                "now": now,
+            },
+        )
+        if cur.rowcount == 0:
+            return False
+        cur.execute(self.q["blocked_runs"], {"waitpoint_id": waitpoint_id})
+        run_ids = [r["run_id"] for r in cur.fetchall()]
+        for run_id in run_ids:
+            cur.execute(self.q["unblock_run"], {"run_id": run_id, "now": now})
+            cur.execute(self.q["clear_blockers"], {"run_id": run_id})
+        if run_ids:
+            self._notify(cur, set())
+        return True
+
+    def complete_due_waitpoints(self, now: float) -> int:
+        """Complete duration waits that are due and time out tokens past their timeout."""
+        with self._tx() as cur:
+            cur.execute(self.q["due_waitpoints"], {"now": now})
+            rows = cur.fetchall()
+            count = 0
+            for row in rows:
+                timed_out = row["kind"] not in (WaitpointKind.DURATION, WaitpointKind.DATETIME)
+                status = WaitpointStatus.TIMED_OUT if timed_out else WaitpointStatus.COMPLETED
+                error = _TIMEOUT_ERROR if timed_out else None
+                count += self._complete(cur, row["id"], status, None, error, now)
+        return count
+
+    def _complete_waiters_of(self, cur: Any, run_ids: Iterable[str], now: float) -> None:
+        """Runs reached a final state: complete RUN and BATCH waitpoints waiting on them."""
+        ids = list(run_ids)
+        if not ids:
+            return
+        cur.execute(self.q["pending_child_waitpoints"], {"run_ids": self._list_param(ids)})
+        for row in cur.fetchall():
+            error = None
+            if row["run_status"] != "COMPLETED":
+                error = json.loads(row["run_error"]) if row["run_error"] else {}
+                error = {"type": "RunFailed", **error, "status": row["run_status"]}
+            cur.execute(self.q["lock_waitpoint"], {"id": row["id"]})
+            cur.fetchone()
+            self._complete(cur, row["id"], WaitpointStatus.COMPLETED, row["run_output"], error, now)
+        cur.execute(self.q["batches_of_runs"], {"run_ids": self._list_param(ids)})
+        for row in cur.fetchall():
+            cur.execute(self.q["lock_waitpoint"], {"id": row["id"]})
+            locked = cur.fetchone()
+            if locked is None or locked["status"] != WaitpointStatus.PENDING:
+                continue
+            cur.execute(self.q["unfinished_in_batch"], {"batch_id": row["batch_id"]})
+            if cur.fetchone()["n"] == 0:
+                self._complete(cur, row["id"], WaitpointStatus.COMPLETED, None, None, now)
+
+    # -- read ----------------------------------------------------------------------------
+    def get_waitpoint(self, environment: str, waitpoint_id: str) -> Waitpoint | None:
+        """One waitpoint, or None."""
+        with self._read() as cur:
+            cur.execute(self.q["get_waitpoint"], {"id": waitpoint_id})
+            row = cur.fetchone()
+        if row is None or row["environment"] != environment:
+            return None
+        return waitpoint_from_row(row)
+
+    def secret(self, name: str) -> str:
+        """A random secret kept in the database, made on first use (e.g. callback URLs)."""
+        import secrets
+
+        with self._tx() as cur:
+            cur.execute(self.q["get_setting"], {"name": name})
+            row = cur.fetchone()
+            if row is not None:
+                return str(row["value"])
+            cur.execute(self.q["insert_setting"], {"name": name, "value": secrets.token_hex(32)})
+            cur.execute(self.q["get_setting"], {"name": name})
+            return str(cur.fetchone()["value"])
+
+    def get_waitpoints(self, waitpoint_ids: Sequence[str]) -> list[Waitpoint]:
+        """Several waitpoints by id (unknown ids are left out)."""
+        out = []
+        with self._read() as cur:
+            for waitpoint_id in waitpoint_ids:
+                cur.execute(self.q["get_waitpoint"], {"id": waitpoint_id})
+                row = cur.fetchone()
+                if row is not None:
+                    out.append(waitpoint_from_row(row))
+        return out
+
+    def list_waitpoints(
+        self, filters: WaitpointFilter, limit: int, cursor: str | None
+    ) -> tuple[list[Waitpoint], str | None]:
+        """Waitpoints newest first, with the cursor of the next page."""
+        params = {
+            "environment": filters.environment,
+            "kinds": self._list_param([str(k) for k in filters.kinds]),
+            "statuses": self._list_param([str(s) for s in filters.statuses] or None),
+            "tag": filters.tag,
+            "idempotency_key": filters.idempotency_key,
+            "created_after": filters.created_after,
+            "created_before": filters.created_before,
+            "created_by_run_id": filters.created_by_run_id,
+            "cursor": cursor,
+            "limit": limit + 1,
+        }
+        with self._read() as cur:
+            cur.execute(self.q["list_waitpoints"], params)
+            rows = cur.fetchall()
+        items = [waitpoint_from_row(r) for r in rows[:limit]]
+        return items, (items[-1].id if len(rows) > limit and items else None)
+
+    def blocking_waitpoints(self, run_id: str) -> list[Waitpoint]:
+        """The waitpoints a WAITING run is blocked on."""
+        with self._read() as cur:
+            cur.execute(self.q["run_waitpoint_ids"], {"run_id": run_id})
+            ids = [r["waitpoint_id"] for r in cur.fetchall()]
+        return self.get_waitpoints(ids)
+
+    def run_states(self, run_ids: Sequence[str]) -> dict[str, tuple[str, str | None, str | None]]:
+        """``{run_id: (status, current attempt id, worker id)}`` for existing runs."""
+        out = {}
+        with self._read() as cur:
+            for run_id in run_ids:
+                cur.execute(self.q["run_state"], {"id": run_id})
+                row = cur.fetchone()
+                if row is not None:
+                    out[run_id] = (row["status"], row["current_attempt_id"], row["worker_id"])
+        return out
