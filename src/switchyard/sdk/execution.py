@@ -21,7 +21,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, Protocol, TypeVar
 
 from switchyard.core.errors import NonDeterminismError
-from switchyard.core.waitpoints import JournalEntry, JournalRef, Waitpoint
+from switchyard.core.waitpoints import JournalEntry, JournalRef, NewWaitpoint, Waitpoint
 from switchyard.storage.base import Storage
 from switchyard.storage.sql_waitpoints import RunNotExecutingError
 
@@ -43,6 +43,18 @@ class ExecutionHost(Protocol):
 
     def suspended(self, execution: Execution) -> None:
         """The run is WAITING in storage: free its slot, park the coroutine."""
+        ...
+
+    async def create_waitpoint(
+        self, new: NewWaitpoint, ref: JournalRef | None
+    ) -> tuple[Waitpoint, bool]:
+        """Create and journal a waitpoint (group-committed with other runs')."""
+        ...
+
+    async def block_run(
+        self, run_id: str, attempt_id: str, waitpoint_ids: Sequence[str]
+    ) -> list[Waitpoint]:
+        """Suspend the run on the waitpoints (group-committed with other runs')."""
         ...
 
 
@@ -100,6 +112,17 @@ class Execution:
             self._in_flight -= 1
             self._schedule_suspend()
 
+    async def create_waitpoint(
+        self, new: NewWaitpoint, ref: JournalRef | None
+    ) -> tuple[Waitpoint, bool]:
+        """Create (or find, by idempotency key) a waitpoint and journal it."""
+        self._in_flight += 1
+        try:
+            return await self.host.create_waitpoint(new, ref)
+        finally:
+            self._in_flight -= 1
+            self._schedule_suspend()
+
     # -- waiting ----------------------------------------------------------------------
     async def wait_for(self, waitpoint: Waitpoint) -> Waitpoint:
         """Block until the waitpoint is no longer pending; return it completed."""
@@ -131,9 +154,7 @@ class Execution:
         if self._in_flight or not pending:
             return
         try:
-            completed = await self.host.db(
-                self.storage.block_run, self.run_id, self.attempt_id, pending, self.host.now()
-            )
+            completed = await self.host.block_run(self.run_id, self.attempt_id, pending)
         except RunNotExecutingError:
             return  # canceled or lease lost: the worker stops this attempt
         if completed:

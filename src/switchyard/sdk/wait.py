@@ -108,9 +108,7 @@ async def _wait_until(
             idempotency_ttl=DEFAULT_IDEMPOTENCY_TTL if ttl is None else ttl,
             created_by_run_id=execution.run_id,
         )
-        waitpoint, _ = await execution.record(
-            execution.storage.create_waitpoint, new, ref, execution.host.now()
-        )
+        waitpoint, _ = await execution.create_waitpoint(new, ref)
     await execution.wait_for(waitpoint)
 
 
@@ -183,9 +181,7 @@ async def create_token(
         waitpoint, cached = entry.waitpoint, True
     else:
         new = _new_token(runtime, execution, timeout, idempotency_key, idempotency_key_ttl, tags)
-        waitpoint, cached = await execution.record(
-            execution.storage.create_waitpoint, new, ref, execution.host.now()
-        )
+        waitpoint, cached = await execution.create_waitpoint(new, ref)
     url = await execution.host.db(token_url, runtime, waitpoint.id)
     return Token(waitpoint.id, url, cached)
 

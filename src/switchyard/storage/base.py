@@ -164,6 +164,24 @@ class Storage(ABC):
         """Create a waitpoint or find the live one with its key; returns (it, is_cached)."""
 
     @abstractmethod
+    def create_waitpoints(
+        self, items: Sequence[tuple[NewWaitpoint, JournalRef | None]], now: float
+    ) -> list[tuple[Waitpoint, bool] | BaseException]:
+        """Many :meth:`create_waitpoint` in one transaction; an exception fails one item."""
+
+    @abstractmethod
+    def block_runs(
+        self, items: Sequence[tuple[str, str, Sequence[str]]], now: float
+    ) -> list[list[Waitpoint] | BaseException]:
+        """Many :meth:`block_run` in one transaction; an exception fails one item."""
+
+    @abstractmethod
+    def get_waitpoints_many(
+        self, id_lists: Sequence[Sequence[str]]
+    ) -> list[list[Waitpoint] | BaseException]:
+        """Many :meth:`get_waitpoints` in one read."""
+
+    @abstractmethod
     def record_journal(
         self,
         ref: JournalRef,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from switchyard.core.models import Attempt, Run, TaskInfo
@@ -16,6 +17,12 @@ Row = Mapping[str, Any]
 
 def _json(text: str | None) -> Any:
     return None if text is None else json.loads(text)
+
+
+@lru_cache(maxsize=1024)
+def _retry(text: str) -> RetryPolicy:
+    # Runs of one task share a policy: parse each distinct one once (hot in claims).
+    return RetryPolicy.from_json(json.loads(text))
 
 
 def run_from_row(row: Row) -> Run:
@@ -41,7 +48,7 @@ def run_from_row(row: Row) -> Run:
         finished_at=row["finished_at"],
         attempt_count=row["attempt_count"],
         current_attempt_id=row["current_attempt_id"],
-        retry=RetryPolicy.from_json(_json(row["retry"])),
+        retry=_retry(row["retry"]),
         max_duration=row["max_duration"],
         ttl=row["ttl"],
         idempotency_key=row["idempotency_key"],

@@ -200,11 +200,17 @@ class SqlStorage(SqlWaitpoints, Storage):
                     continue
             results.append(TriggerResult(params["id"], r.task_id, False))
             tags.extend({"tag": t, "run_id": params["id"]} for t in r.tags)
-        if plain:
+        # One row: execute, not executemany (one round trip fewer on PostgreSQL). New
+        # runs need no explicit notify: SQLite workers watch data_version and PostgreSQL
+        # has a NOTIFY trigger on INSERT.
+        if len(plain) == 1:
+            cur.execute(self.q["insert_run"], plain[0])
+        elif plain:
             cur.executemany(self.q["insert_run"], plain)
-        if tags:
+        if len(tags) == 1:
+            cur.execute(self.q["insert_tag"], tags[0])
+        elif tags:
             cur.executemany(self.q["insert_tag"], tags)
-        self._notify(cur, {r.environment for r in runs})
         return results
 
     def _insert_keyed(
@@ -654,8 +660,25 @@ class SqlStorage(SqlWaitpoints, Storage):
 
 
 def iter_statements(script: str) -> Iterator[str]:
-    """Split a migration script into statements (no statement may contain ``;`` in text)."""
+    """Split a migration script into statements.
+
+    ``--`` comments are dropped; a ``;`` ends a statement except inside a ``$$`` body
+    (PostgreSQL functions). String literals must not contain ``;`` or ``--``.
+    """
     code = "\n".join(line.split("--", 1)[0] for line in script.splitlines())
-    for part in code.split(";"):
-        if part.strip():
-            yield part.strip()
+    statement: list[str] = []
+    for i, chunk in enumerate(code.split("$$")):
+        if i % 2:  # inside a $$ body
+            statement.append(f"$${chunk}$$")
+            continue
+        parts = chunk.split(";")
+        for j, part in enumerate(parts):
+            statement.append(part)
+            if j < len(parts) - 1:
+                text = "".join(statement).strip()
+                if text:
+                    yield text
+                statement = []
+    text = "".join(statement).strip()
+    if text:
+        yield text

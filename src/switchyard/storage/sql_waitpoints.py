@@ -81,6 +81,11 @@ class SqlWaitpoints:
                     return waitpoint_from_row(row), True
                 cur.execute(self.q["free_waitpoint_key"], {"id": row["id"], "now": now})
         waitpoint_id = new_id("waitpoint", now)
+        expires = (
+            now + new.idempotency_ttl
+            if key is not None and new.idempotency_ttl is not None
+            else None
+        )
         cur.execute(
             self.q["insert_waitpoint"],
             {
@@ -93,11 +98,7 @@ class SqlWaitpoints:
                 "complete_after": new.complete_after,
                 "timeout_at": new.timeout_at,
                 "idempotency_key": key,
-                "idempotency_expires_at": (
-                    now + new.idempotency_ttl
-                    if key is not None and new.idempotency_ttl is not None
-                    else None
-                ),
+                "idempotency_expires_at": expires,
                 "tags": json.dumps(list(new.tags)),
                 "child_run_id": new.child_run_id,
                 "batch_id": new.batch_id,
@@ -118,8 +119,51 @@ class SqlWaitpoints:
                 self.q["insert_waitpoint_tag"],
                 [{"tag": t, "waitpoint_id": waitpoint_id} for t in new.tags],
             )
-        cur.execute(self.q["get_waitpoint"], {"id": waitpoint_id})
-        return waitpoint_from_row(cur.fetchone()), False
+        created = Waitpoint(
+            id=waitpoint_id,
+            environment=new.environment,
+            kind=new.kind,
+            status=WaitpointStatus.PENDING,
+            output=None,
+            error=None,
+            complete_after=new.complete_after,
+            timeout_at=new.timeout_at,
+            idempotency_key=key,
+            idempotency_expires_at=expires,
+            tags=tuple(new.tags),
+            child_run_id=new.child_run_id,
+            batch_id=new.batch_id,
+            batch_total=new.batch_total,
+            created_by_run_id=new.created_by_run_id,
+            created_at=now,
+            completed_at=None,
+        )
+        return created, False
+
+    def create_waitpoints(
+        self, items: Sequence[tuple[NewWaitpoint, JournalRef | None]], now: float
+    ) -> list[tuple[Waitpoint, bool] | BaseException]:
+        """:meth:`create_waitpoint` for many items in one transaction (group commit)."""
+        try:
+            with self._tx() as cur:
+                out: list[tuple[Waitpoint, bool] | BaseException] = []
+                for new, ref in items:
+                    waitpoint, cached = self._create_waitpoint(cur, new, now)
+                    if ref is not None:
+                        self._journal(cur, ref, waitpoint.id, None, now)
+                    out.append((waitpoint, cached))
+                return out
+        except Exception:
+            if len(items) == 1:
+                raise
+        # One item broke the batch: write them one by one so only it fails.
+        results: list[tuple[Waitpoint, bool] | BaseException] = []
+        for new, ref in items:
+            try:
+                results.append(self.create_waitpoint(new, ref, now))
+            except Exception as exc:
+                results.append(exc)
+        return results
 
     # -- journal ------------------------------------------------------------------------
     def _journal(
@@ -190,27 +234,43 @@ class SqlWaitpoints:
         If some already completed, the run is not suspended and those are returned.
         Raises :class:`RunNotExecutingError` if the run is no longer executing.
         """
+        [result] = self.block_runs([(run_id, attempt_id, waitpoint_ids)], now)
+        if isinstance(result, BaseException):
+            raise result
+        return result
+
+    def block_runs(
+        self, items: Sequence[tuple[str, str, Sequence[str]]], now: float
+    ) -> list[list[Waitpoint] | BaseException]:
+        """:meth:`block_run` for many runs in one transaction (group commit)."""
+        out: list[list[Waitpoint] | BaseException] = []
         with self._tx() as cur:
-            done = []
-            for waitpoint_id in sorted(set(waitpoint_ids)):
-                cur.execute(self.q["lock_waitpoint"], {"id": waitpoint_id})
-                row = cur.fetchone()
-                if row is None:
-                    raise LookupError(f"no waitpoint {waitpoint_id!r}")
-                if row["status"] != WaitpointStatus.PENDING:
-                    done.append(waitpoint_from_row(row))
-            if done:
-                return done
-            cur.execute(
-                self.q["suspend_run"], {"run_id": run_id, "attempt_id": attempt_id, "now": now}
-            )
-            if cur.rowcount == 0:
-                raise RunNotExecutingError(run_id)
-            cur.executemany(
-                self.q["insert_blocker"],
-                [{"run_id": run_id, "waitpoint_id": w, "now": now} for w in set(waitpoint_ids)],
-            )
-            self._notify(cur, set())
+            for run_id, attempt_id, waitpoint_ids in items:
+                out.append(self._block(cur, run_id, attempt_id, waitpoint_ids, now))
+            if any(isinstance(r, list) and not r for r in out):
+                self._notify(cur, set())
+        return out
+
+    def _block(
+        self, cur: Any, run_id: str, attempt_id: str, waitpoint_ids: Sequence[str], now: float
+    ) -> list[Waitpoint] | BaseException:
+        done = []
+        for waitpoint_id in sorted(set(waitpoint_ids)):
+            cur.execute(self.q["lock_waitpoint"], {"id": waitpoint_id})
+            row = cur.fetchone()
+            if row is None:
+                return LookupError(f"no waitpoint {waitpoint_id!r}")
+            if row["status"] != WaitpointStatus.PENDING:
+                done.append(waitpoint_from_row(row))
+        if done:
+            return done
+        cur.execute(self.q["suspend_run"], {"run_id": run_id, "attempt_id": attempt_id, "now": now})
+        if cur.rowcount == 0:
+            return RunNotExecutingError(run_id)
+        cur.executemany(
+            self.q["insert_blocker"],
+            [{"run_id": run_id, "waitpoint_id": w, "now": now} for w in set(waitpoint_ids)],
+        )
         return []
 
     def complete_waitpoint(
@@ -272,6 +332,15 @@ class SqlWaitpoints:
 
     def complete_due_waitpoints(self, now: float) -> int:
         """Complete duration waits that are due and time out tokens past their timeout."""
+        total = 0
+        for _ in range(20):  # 1,000 per transaction, so a burst never holds the lock long
+            count = self._complete_due(now)
+            total += count
+            if count < 1000:
+                break
+        return total
+
+    def _complete_due(self, now: float) -> int:
         with self._tx() as cur:
             cur.execute(self.q["due_waitpoints"], {"now": now})
             rows = cur.fetchall()
@@ -329,6 +398,22 @@ class SqlWaitpoints:
             cur.execute(self.q["insert_setting"], {"name": name, "value": secrets.token_hex(32)})
             cur.execute(self.q["get_setting"], {"name": name})
             return str(cur.fetchone()["value"])
+
+    def get_waitpoints_many(
+        self, id_lists: Sequence[Sequence[str]]
+    ) -> list[list[Waitpoint] | BaseException]:
+        """:meth:`get_waitpoints` for many lists in one read transaction."""
+        out: list[list[Waitpoint] | BaseException] = []
+        with self._read() as cur:
+            for ids in id_lists:
+                found = []
+                for waitpoint_id in ids:
+                    cur.execute(self.q["get_waitpoint"], {"id": waitpoint_id})
+                    row = cur.fetchone()
+                    if row is not None:
+                        found.append(waitpoint_from_row(row))
+                out.append(found)
+        return out
 
     def get_waitpoints(self, waitpoint_ids: Sequence[str]) -> list[Waitpoint]:
         """Several waitpoints by id (unknown ids are left out)."""

@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
@@ -30,18 +30,20 @@ from switchyard.core.clock import monotonic
 from switchyard.core.errors import MaxDurationExceededError, SwitchyardError
 from switchyard.core.ids import new_id
 from switchyard.core.models import Claim, Outcome
+from switchyard.core.waitpoints import JournalRef, NewWaitpoint, Waitpoint
 from switchyard.engine import attempts
 from switchyard.sdk.context import AttemptInfo, NamedRef, RunContext, RunInfo, set_context
 from switchyard.sdk.execution import Execution, set_execution
 from switchyard.sdk.registry import REGISTRY, Registry
 from switchyard.sdk.runtime import Runtime
 from switchyard.sdk.task import Task
+from switchyard.worker.batcher import Batcher
 from switchyard.worker.threads import ThreadRunner
 
 log = logging.getLogger("switchyard.worker")
 T = TypeVar("T")
 
-_CLAIM_BATCH = 100
+_CLAIM_BATCH = 200
 _IDLE_WAIT = 1.0
 _MAINTENANCE_EVERY = 0.25
 
@@ -95,6 +97,16 @@ class Worker:
         self._active: dict[str, _Active] = {}
         self._parked: dict[str, _Active] = {}
         self._background: set[asyncio.Task[None]] = set()
+        storage = self.storage
+        self._creates: Batcher[tuple[NewWaitpoint, JournalRef | None], tuple[Waitpoint, bool]] = (
+            Batcher(self._call, lambda items: storage.create_waitpoints(items, self.now()))
+        )
+        self._blocks: Batcher[tuple[str, str, Sequence[str]], list[Waitpoint]] = Batcher(
+            self._call, lambda items: storage.block_runs(items, self.now())
+        )
+        self._loads: Batcher[Sequence[str], list[Waitpoint]] = Batcher(
+            self._call, storage.get_waitpoints_many
+        )
         self._pending: list[Outcome] = []
         self._wake = asyncio.Event()
         self._flushed = asyncio.Event()
@@ -169,6 +181,18 @@ class Worker:
             active.timeout.reschedule(None)
         self._parked[execution.run_id] = active
         self._wake.set()
+
+    async def create_waitpoint(
+        self, new: NewWaitpoint, ref: JournalRef | None
+    ) -> tuple[Waitpoint, bool]:
+        """Create and journal a waitpoint, group-committed with other runs'."""
+        return await self._creates.submit((new, ref))
+
+    async def block_run(
+        self, run_id: str, attempt_id: str, waitpoint_ids: Sequence[str]
+    ) -> list[Waitpoint]:
+        """Suspend a run, group-committed with other runs'."""
+        return await self._blocks.submit((run_id, attempt_id, waitpoint_ids))
 
     @property
     def parked(self) -> int:
@@ -264,9 +288,7 @@ class Worker:
         run_id = active.claim.run.id
         for tries in range(5):
             try:
-                waitpoints = await self._call(
-                    self.storage.get_waitpoints, execution.pending_waitpoint_ids()
-                )
+                waitpoints = await self._loads.submit(execution.pending_waitpoint_ids())
                 break
             except Exception:
                 log.exception("could not load the waitpoints of %s (try %d)", run_id, tries + 1)
@@ -386,8 +408,10 @@ class Worker:
             batch, self._pending = self._pending, []
             try:
                 await self._call(self.storage.finish, batch, self.engine.now())
-            except Exception:
-                self._pending[:0] = batch  # keep them: nothing is lost while the db is down
+            except BaseException:
+                # Keep them: nothing is lost while the db is down, nor when shutdown
+                # cancels this flush before the db thread ran it (finish is idempotent).
+                self._pending[:0] = batch
                 raise
         self._flushed.set()
 

@@ -1,0 +1,2 @@
+-- PostgreSQL adds a NOTIFY trigger here. SQLite workers watch PRAGMA data_version
+-- instead, so there is nothing to do; the file keeps the numbering of both in step.
