@@ -78,7 +78,7 @@ def test_ids_are_prefixed_and_sortable() -> None:
 
 
 def test_transitions_are_data() -> None:
-    assert FINAL_STATES == {s for s in RunStatus if not TRANSITIONS[s]}
+    assert {s for s in RunStatus if not TRANSITIONS[s]} == FINAL_STATES
     assert can_transition(RunStatus.QUEUED, RunStatus.EXECUTING)
     assert not can_transition(RunStatus.COMPLETED, RunStatus.QUEUED)
     with pytest.raises(Exception, match="cannot go from COMPLETED"):

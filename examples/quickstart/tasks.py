@@ -4,7 +4,8 @@ Try, while `make dev` runs:
 
     cd examples/quickstart
     ../../.venv/bin/switchyard trigger hello-world --payload '{"name": "Ada"}' --wait
-    ../../.venv/bin/switchyard trigger charge-invoice --payload '{"id": "inv_1", "amount_cents": 900}'
+    ../../.venv/bin/switchyard trigger charge-invoice \
+        --payload '{"id": "inv_1", "amount_cents": 900}'
     ../../.venv/bin/switchyard trigger flaky-sync --wait
     ../../.venv/bin/switchyard runs list
 """

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import json
 import logging
-import signal
+import socket
 import sys
 from typing import Any
 
@@ -20,7 +19,8 @@ from switchyard.sdk.config import Config, import_app, load_config
 from switchyard.sdk.registry import REGISTRY
 from switchyard.sdk.runtime import Runtime, configure
 
-from . import render
+from . import render, serve
+from . import tokens as tokens_cli
 
 
 @dataclasses.dataclass
@@ -44,9 +44,9 @@ class State:
             changes["app"] = self.app
         return dataclasses.replace(config, **changes)
 
-    def runtime(self, *, load_tasks: bool = False) -> Runtime:
+    def runtime(self, *, load_tasks: bool = False, config: Config | None = None) -> Runtime:
         if self._runtime is None:
-            config = self.config()
+            config = config or self.config()
             if load_tasks:
                 import_app(config.app)
             self._runtime = configure(config)
@@ -101,12 +101,12 @@ def cli(
 
     \b
     Start here:
-      switchyard dev                      run the bundled example (SQLite, worker)
+      switchyard dev                      run the bundled example (SQLite, worker, API)
       switchyard trigger hello-world --payload '{"name": "Ada"}'
       switchyard runs list                see what ran
     \b
     In production, point every process at PostgreSQL and run as many
-    `switchyard worker` processes as the load needs.
+    `switchyard worker` and `switchyard server` processes as the load needs.
     """
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
@@ -115,19 +115,9 @@ def cli(
     ctx.obj = State(config_spec, database_url, environment, app)
 
 
-def _run_worker(runtime: Runtime, **options: Any) -> int:
-    from switchyard.worker import Worker
-
-    worker = Worker(runtime, **options)
-
-    async def main() -> None:
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, worker.stop)
-        await worker.run()
-
-    asyncio.run(main())
-    return worker.executed
+def _run_worker(runtime: Runtime, sock: socket.socket | None = None, **options: Any) -> int:
+    """Run a worker (and the HTTP API on ``sock``, if given) until SIGTERM/SIGINT."""
+    return serve.run_services(runtime, worker_options=options, sock=sock, access_log=False)
 
 
 @cli.command()
@@ -158,23 +148,36 @@ def worker(
 
 @cli.command()
 @click.option("--concurrency", type=click.IntRange(1), help="Runs executing at once.")
+@click.option("--host", default=serve.DEFAULT_HOST, show_default=True, help="API interface.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=serve.DEFAULT_PORT,
+    show_default=True,
+    help="API port (0: any free port).",
+)
 @pass_state
-def dev(state: State, concurrency: int | None) -> None:
-    """Run everything in one process on SQLite: migrations, worker, your tasks.
+def dev(state: State, concurrency: int | None, host: str, port: int) -> None:
+    """Run everything in one process on SQLite: migrations, worker, HTTP API, your tasks.
 
     Loads tasks from the config's `app` or --app. `make dev` runs it on the bundled
     example in examples/quickstart.
     """
-    if not state.config().app:
+    config = state.config()
+    if not config.app:
         raise click.UsageError(
             "no task modules to load: pass --app MODULE, or run from a folder with a "
             "switchyard_config.py that sets app=[...] (see examples/quickstart)"
         )
-    runtime = state.runtime(load_tasks=True)
+    sock = serve.listen(host, port)
+    runtime = state.runtime(load_tasks=True, config=serve.with_public_url(config, sock))
     render.console.print(
         f"[bold green]switchyard dev[/]  environment [bold]{runtime.config.environment}[/]  "
         f"database [bold]{runtime.storage.url}[/]"
     )
+    render.console.print(f"API: [bold]{serve.local_url(sock)}[/]")
+    if runtime.config.public_url != serve.local_url(sock):
+        render.console.print(f"token callback URLs use [bold]{runtime.config.public_url}[/]")
     render.console.print(f"tasks: {', '.join(REGISTRY.ids())}")
     if REGISTRY.find("hello-world"):
         render.console.print(
@@ -182,7 +185,7 @@ def dev(state: State, concurrency: int | None) -> None:
             '[cyan]switchyard trigger hello-world --payload \'{"name": "Ada"}\' --wait[/]'
         )
     render.console.print("[dim]Ctrl-C to stop[/]")
-    _run_worker(runtime, concurrency=concurrency)
+    _run_worker(runtime, sock, concurrency=concurrency)
 
 
 @cli.command()
@@ -423,6 +426,11 @@ def queues() -> None:
 def queues_list(state: State) -> None:
     """Every queue with queued and running counts and its limit."""
     render.console.print(render.queues_table(state.runtime().engine.list_queues()))
+
+
+cli.add_command(serve.server)
+cli.add_command(tokens_cli.tokens)
+runs.add_command(tokens_cli.runs_skip_wait)
 
 
 def main() -> None:

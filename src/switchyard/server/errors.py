@@ -1,0 +1,104 @@
+"""The JSON error shape of the API: ``{"error": {"code": "...", "message": "..."}}``.
+
+Routes raise :class:`ApiError`; switchyard's own errors and Starlette's HTTP errors
+(unknown path, wrong method) are turned into the same shape, so a client never has
+to parse anything else, and bad input never becomes a 500.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from switchyard.core.errors import (
+    InvalidOptionError,
+    NotSerializableError,
+    PayloadTooLargeError,
+    RunNotFoundError,
+    SwitchyardError,
+    UnknownTaskError,
+)
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "invalid_request",
+    500: "internal_error",
+}
+
+
+class ApiError(Exception):
+    """An error response: HTTP status, a stable machine-readable code, a message."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = dict(headers or {})
+
+
+def error_response(
+    status: int, code: str, message: str, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    """A JSON error response in the API's shape."""
+    return JSONResponse(
+        {"error": {"code": code, "message": message}}, status_code=status, headers=headers
+    )
+
+
+async def _api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return error_response(exc.status, exc.code, exc.message, exc.headers)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    status = exc.status_code
+    code = _HTTP_CODES.get(status, "http_error")
+    message = exc.detail
+    if status == 404:
+        message = f"no route for {request.method} {request.url.path}"
+    elif status == 405:
+        allowed = (exc.headers or {}).get("Allow", "")
+        message = f"{request.method} is not allowed here; use {allowed or 'another method'}"
+    return error_response(status, code, message, exc.headers)
+
+
+async def _switchyard_error(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, PayloadTooLargeError):
+        return error_response(413, "payload_too_large", str(exc))
+    if isinstance(exc, RunNotFoundError | UnknownTaskError):
+        return error_response(404, "not_found", str(exc))
+    if isinstance(exc, InvalidOptionError | NotSerializableError):
+        return error_response(422, "invalid_request", str(exc))
+    return error_response(400, "bad_request", str(exc))
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    # Starlette re-raises after this, so the server logs the traceback once.
+    return error_response(500, "internal_error", "internal server error; see the server log")
+
+
+EXCEPTION_HANDLERS = {
+    ApiError: _api_error,
+    HTTPException: _http_error,
+    SwitchyardError: _switchyard_error,
+    Exception: _unexpected,
+}
+"""Handlers for :class:`~starlette.applications.Starlette`'s ``exception_handlers``."""
