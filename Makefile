@@ -36,6 +36,7 @@ postgres:
 
 ## make bench: the benchmarks (not part of make test)
 bench: install postgres
+	$(PY) -m pip install --quiet -e ".[dev,bench]"
 	$(PY) benchmarks/throughput.py
 
 clean:
