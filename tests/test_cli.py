@@ -105,3 +105,30 @@ def test_help_explains_the_commands(project: Path) -> None:
     out = sy(project, "sqlite:///unused.db", "--help").stdout
     for command in ("dev", "worker", "migrate", "trigger", "runs"):
         assert command in out
+
+
+def test_queue_and_environment_commands(project: Path, database_url: str) -> None:
+    run_id = json.loads(sy(project, database_url, "trigger", "cli-hello", "--json").stdout)["id"]
+    assert "paused" in sy(project, database_url, "queues", "pause", "task/cli-hello").stdout
+    shown = json.loads(
+        sy(project, database_url, "queues", "show", "task/cli-hello", "--json").stdout
+    )
+    assert shown["paused"] is True and shown["queued"] == 1
+    explained = sy(project, database_url, "runs", "explain", run_id).stdout
+    assert "queue_paused" in explained and "no_worker" in explained
+    assert (
+        "limited to 4" in sy(project, database_url, "queues", "limit", "task/cli-hello", "4").stdout
+    )
+    assert (
+        "reset" in sy(project, database_url, "queues", "limit", "task/cli-hello", "--reset").stdout
+    )
+    bad = sy(project, database_url, "queues", "limit", "task/cli-hello", check=False)
+    assert bad.returncode == 2 and "--reset" in bad.stderr
+    assert "resumed" in sy(project, database_url, "queues", "resume", "task/cli-hello").stdout
+    assert "paused" in sy(project, database_url, "env", "pause").stdout
+    assert "PAUSED" in sy(project, database_url, "env", "show").stdout
+    assert json.loads(sy(project, database_url, "env", "show", "--json").stdout)["paused"]
+    sy(project, database_url, "env", "resume")
+    assert "set to 7" in sy(project, database_url, "env", "limit", "7").stdout
+    missing = sy(project, database_url, "queues", "show", "nope", check=False)
+    assert missing.returncode == 2 and "no queue 'nope'" in missing.stderr

@@ -24,7 +24,7 @@ from switchyard.core.models import Attempt, Run, RunPage
 from switchyard.core.retry import RetryPolicy
 from switchyard.core.states import AttemptStatus, RunStatus
 from switchyard.core.waitpoints import Waitpoint, WaitpointKind, WaitpointStatus
-from switchyard.sdk import idempotency_keys, runs, wait
+from switchyard.sdk import environments, idempotency_keys, queues, runs, wait
 from switchyard.sdk.config import Config, WorkerSettings, define_config, load_config
 from switchyard.sdk.context import RunContext, context
 from switchyard.sdk.handles import BatchHandle, RunHandle, TaskRunResult, Token, WaitResult
@@ -71,9 +71,11 @@ __all__ = [
     "configure",
     "context",
     "define_config",
+    "environments",
     "idempotency_keys",
     "load_config",
     "queue",
+    "queues",
     "runs",
     "schema_task",
     "step",

@@ -98,3 +98,7 @@ class ChildRunFailedError(SwitchyardError):
 
 class NotInRunError(SwitchyardError):
     """A call that only makes sense inside a running task was made outside one."""
+
+
+class QueueNotFoundError(SwitchyardError, LookupError):
+    """No queue has that name in this environment."""

@@ -185,3 +185,49 @@ class TaskInfo:
     max_duration: float | None = None
     ttl: float | None = None
     queue_concurrency_limit: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class QueueStats:
+    """A queue's definition, live counts and recent throughput."""
+
+    name: str
+    environment: str
+    paused: bool
+    concurrency_limit: int | None
+    """The limit in force: the runtime override if set, else the limit from code."""
+    base_limit: int | None
+    limit_override: int | None
+    queued: int
+    running: int
+    waiting: int
+    delayed: int
+    oldest_queued_age: float | None
+    started_per_minute: float
+    wait_p50: float | None
+    wait_p95: float | None
+    window: float
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerInfo:
+    """A worker process as it last reported, with what it runs now."""
+
+    id: str
+    hostname: str
+    pid: int
+    task_ids: tuple[str, ...]
+    started_at: float
+    heartbeat_at: float
+    running: int
+
+
+@dataclass(frozen=True, slots=True)
+class EnvironmentInfo:
+    """An environment: paused or not, its limit, and what is running where."""
+
+    name: str
+    paused: bool
+    concurrency_limit: int | None
+    running: int
+    workers: tuple[WorkerInfo, ...]

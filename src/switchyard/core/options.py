@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from switchyard.core.durations import DurationLike
+from switchyard.core.errors import InvalidOptionError
 
 MAX_TAGS = 10
 MAX_TAG_LENGTH = 128
@@ -29,3 +30,10 @@ class TriggerOptions:
     concurrency_key: str | None = None
     idempotency_key: str | Sequence[str] | None = None
     idempotency_key_ttl: DurationLike | None = None
+
+
+def check_limit(limit: object, option: str = "concurrency_limit") -> int | None:
+    """A concurrency limit: an integer >= 0, or None for no limit."""
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+        raise InvalidOptionError(option, limit, "an integer >= 0, or None")
+    return limit

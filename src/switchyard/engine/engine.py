@@ -6,22 +6,25 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from switchyard.core.clock import SYSTEM_CLOCK, Clock
-from switchyard.core.errors import RunNotFoundError
+from switchyard.core.errors import QueueNotFoundError, RunNotFoundError
 from switchyard.core.ids import new_id
 from switchyard.core.models import (
     DEFAULT_ENVIRONMENT,
     Attempt,
+    EnvironmentInfo,
     NewRun,
     QueueInfo,
+    QueueStats,
     Run,
     RunFilter,
     RunPage,
     TaskInfo,
     TriggerResult,
 )
-from switchyard.core.options import TriggerOptions
+from switchyard.core.options import TriggerOptions, check_limit
 from switchyard.engine import maintenance
 from switchyard.engine.enqueue import Defaults, Parent, build_new_run
+from switchyard.engine.explain import Reason, explain
 from switchyard.storage.base import Storage
 
 EngineDefaults = Defaults
@@ -137,6 +140,51 @@ class Engine:
     def list_queues(self) -> list[QueueInfo]:
         """Queues with live counts."""
         return self.storage.list_queues(self.environment)
+
+    # -- queues and the environment ---------------------------------------------------
+    def pause_queue(self, queue: str) -> None:
+        """Pause a queue: running runs finish, queued ones wait, triggers are accepted."""
+        self.storage.set_queue_paused(self.environment, queue, True, self.now())
+
+    def resume_queue(self, queue: str) -> None:
+        """Resume a queue; its runs start in priority order."""
+        self.storage.set_queue_paused(self.environment, queue, False, self.now())
+
+    def set_queue_limit(self, queue: str, limit: int | None) -> None:
+        """Override a queue's concurrency limit at runtime; ``None`` resets to the code's."""
+        check_limit(limit)
+        self.storage.set_queue_limit(self.environment, queue, limit, self.now())
+
+    def pause_environment(self) -> None:
+        """Pause every queue of the environment at once."""
+        self.storage.set_environment_paused(self.environment, True, self.now())
+
+    def resume_environment(self) -> None:
+        """Resume the environment."""
+        self.storage.set_environment_paused(self.environment, False, self.now())
+
+    def set_environment_limit(self, limit: int | None) -> None:
+        """Cap how many runs of the environment execute at once (``None``: no cap)."""
+        check_limit(limit)
+        self.storage.set_environment_limit(self.environment, limit, self.now())
+
+    def queue_stats(self, queue: str, window: float = 300.0) -> QueueStats:
+        """A queue's counts, limit, oldest queued age, starts per minute, wait p50/p95."""
+        stats = self.storage.queue_stats(self.environment, queue, self.now(), window)
+        if stats is None:
+            names = ", ".join(q.name for q in self.list_queues()) or "none yet"
+            raise QueueNotFoundError(
+                f"no queue {queue!r} in {self.environment!r} (queues: {names})"
+            )
+        return stats
+
+    def environment_info(self) -> EnvironmentInfo:
+        """Paused or not, the limit, and what runs on which worker."""
+        return self.storage.environment_info(self.environment)
+
+    def explain(self, run_id: str) -> list[Reason]:
+        """Why a run is not executing right now."""
+        return explain(self.storage, self.get_run(run_id), self.now())
 
     def tick(self) -> maintenance.TickReport:
         """One round of time-driven upkeep."""

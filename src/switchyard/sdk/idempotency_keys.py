@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 from switchyard.core.idempotency import IdempotencyKey, Scope, scoped_key
 from switchyard.sdk.context import current_context
+from switchyard.sdk.runtime import current_runtime
 
-__all__ = ["IdempotencyKey", "create"]
+__all__ = ["IdempotencyKey", "create", "reset", "reset_sync"]
 
 
 def create(key: str | list[str], *, scope: Scope = "run") -> IdempotencyKey:
@@ -20,3 +24,24 @@ def create(key: str | list[str], *, scope: Scope = "run") -> IdempotencyKey:
     if ctx is None or scope == "global":
         return scoped_key(key, "global")
     return scoped_key(key, scope, run_id=ctx.run.id, attempt_number=ctx.attempt.number)
+
+
+def reset_sync(task: Any, key: str | list[str]) -> bool:
+    """Free ``key`` for ``task`` (a Task or its id): the next trigger makes a new run.
+
+    A plain string is taken as given (a global key), like a trigger outside a run.
+    Returns whether a run held the key.
+    """
+    task_id = task if isinstance(task, str) else task.id
+    resolved = key if isinstance(key, IdempotencyKey) else scoped_key(key, "global")
+    runtime = current_runtime()
+    engine = runtime.engine
+    freed = runtime.storage.reset_idempotency_key(
+        engine.environment, task_id, resolved, engine.now()
+    )
+    return freed > 0
+
+
+async def reset(task: Any, key: str | list[str]) -> bool:
+    """Async form of :func:`reset_sync`."""
+    return await asyncio.to_thread(reset_sync, task, key)

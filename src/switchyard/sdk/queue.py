@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from switchyard.core.errors import InvalidOptionError
+from switchyard.core.options import check_limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,11 +18,7 @@ class Queue:
     def __post_init__(self) -> None:
         if not self.name or not isinstance(self.name, str) or len(self.name) > 128:
             raise InvalidOptionError("queue name", self.name, "a string of 1 to 128 characters")
-        limit = self.concurrency_limit
-        if limit is not None and (
-            isinstance(limit, bool) or not isinstance(limit, int) or limit < 0
-        ):
-            raise InvalidOptionError("concurrency_limit", limit, "an integer >= 0, or None")
+        check_limit(self.concurrency_limit)
 
 
 def queue(name: str, *, concurrency_limit: int | None = None) -> Queue:

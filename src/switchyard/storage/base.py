@@ -14,9 +14,11 @@ from typing import Any
 from switchyard.core.models import (
     Attempt,
     Claim,
+    EnvironmentInfo,
     NewRun,
     Outcome,
     QueueInfo,
+    QueueStats,
     Run,
     RunFilter,
     RunPage,
@@ -144,6 +146,37 @@ class Storage(ABC):
     @abstractmethod
     def list_queues(self, environment: str) -> list[QueueInfo]:
         """Queues of the environment with their live counts."""
+
+    # -- queue and environment control --------------------------------------------------
+    @abstractmethod
+    def set_queue_paused(self, environment: str, queue: str, paused: bool, now: float) -> None:
+        """Pause or resume a queue."""
+
+    @abstractmethod
+    def set_queue_limit(self, environment: str, queue: str, limit: int | None, now: float) -> None:
+        """Override a queue's limit; ``None`` resets it to the code's."""
+
+    @abstractmethod
+    def set_environment_paused(self, environment: str, paused: bool, now: float) -> None:
+        """Pause or resume an environment."""
+
+    @abstractmethod
+    def set_environment_limit(self, environment: str, limit: int | None, now: float) -> None:
+        """Cap an environment's running runs; ``None`` removes the cap."""
+
+    @abstractmethod
+    def reset_idempotency_key(self, environment: str, task_id: str, key: str, now: float) -> int:
+        """Free an idempotency key; returns how many runs held it (0 or 1)."""
+
+    @abstractmethod
+    def queue_stats(
+        self, environment: str, queue: str, now: float, window: float = 300.0
+    ) -> QueueStats | None:
+        """A queue's counts and recent throughput, or None if it does not exist."""
+
+    @abstractmethod
+    def environment_info(self, environment: str) -> EnvironmentInfo:
+        """An environment's state and its workers."""
 
     # -- waitpoints and the journal ----------------------------------------------------
     @abstractmethod

@@ -75,9 +75,25 @@ WHERE environment = :environment
 ORDER BY name
 
 -- name: running_counts
-SELECT queue, COUNT(*) AS running FROM runs
+SELECT queue, concurrency_key, COUNT(*) AS running FROM runs
 WHERE environment = :environment AND status = 'EXECUTING'
-GROUP BY queue
+GROUP BY queue, concurrency_key
+
+-- name: has_keyed_queued
+SELECT 1 AS found FROM runs
+WHERE environment = :environment AND status = 'QUEUED' AND concurrency_key IS NOT NULL
+LIMIT 1
+
+-- name: queued_keys
+WITH RECURSIVE keys(k) AS (
+    SELECT MIN(concurrency_key) FROM runs
+    WHERE environment = :environment AND status = 'QUEUED' AND concurrency_key > :after
+    UNION ALL
+    SELECT (SELECT MIN(concurrency_key) FROM runs
+            WHERE environment = :environment AND status = 'QUEUED' AND concurrency_key > keys.k)
+    FROM keys WHERE keys.k IS NOT NULL
+)
+SELECT k FROM keys WHERE k IS NOT NULL LIMIT :limit
 
 -- name: mark_claimed
 UPDATE runs
@@ -280,3 +296,117 @@ SELECT value FROM settings WHERE name = :name
 
 -- name: insert_setting
 INSERT INTO settings (name, value) VALUES (:name, :value) ON CONFLICT (name) DO NOTHING
+
+-- ---------------------------------------------------------------------------------
+-- Queue and environment control, statistics
+-- ---------------------------------------------------------------------------------
+
+-- name: set_queue_paused
+UPDATE queues SET paused = :paused, updated_at = :now
+WHERE environment = :environment AND name = :name
+
+-- name: set_queue_override
+UPDATE queues SET limit_override = :limit, updated_at = :now
+WHERE environment = :environment AND name = :name
+
+-- name: set_environment_paused
+UPDATE environments SET paused = :paused, updated_at = :now WHERE name = :environment
+
+-- name: set_environment_limit
+UPDATE environments SET concurrency_limit = :limit, updated_at = :now WHERE name = :environment
+
+-- name: get_queue
+SELECT * FROM queues WHERE environment = :environment AND name = :name
+
+-- name: queue_status_counts
+SELECT status, COUNT(*) AS n FROM runs
+WHERE environment = :environment AND queue = :name
+  AND status IN ('QUEUED', 'EXECUTING', 'WAITING', 'DELAYED')
+GROUP BY status
+
+-- name: oldest_queued
+SELECT MIN(queued_at) AS oldest FROM runs
+WHERE environment = :environment AND queue = :name AND status = 'QUEUED'
+
+-- name: recent_starts
+SELECT a.number, a.started_at - r.queued_at AS waited
+FROM attempts a JOIN runs r ON r.id = a.run_id
+WHERE a.started_at >= :since AND r.environment = :environment AND r.queue = :name
+LIMIT 20000
+
+-- name: running_by_worker
+SELECT worker_id, COUNT(*) AS running FROM runs
+WHERE environment = :environment AND status = 'EXECUTING'
+GROUP BY worker_id
+
+-- name: list_workers
+SELECT * FROM workers WHERE environment = :environment ORDER BY heartbeat_at DESC LIMIT 200
+
+-- name: get_environment
+SELECT * FROM environments WHERE name = :environment
+
+-- name: reset_idempotency_key
+UPDATE runs SET idempotency_key = NULL, idempotency_expires_at = NULL, updated_at = :now
+WHERE environment = :environment AND task_id = :task_id AND idempotency_key = :idempotency_key
+
+-- ---------------------------------------------------------------------------------
+-- The HTTP API: API keys, request idempotency, run edits and realtime run changes
+-- ---------------------------------------------------------------------------------
+
+-- name: insert_api_key
+INSERT INTO api_keys (id, environment, name, prefix, key_hash, created_at)
+VALUES (:id, :environment, :name, :prefix, :key_hash, :now)
+
+-- name: list_api_keys
+SELECT * FROM api_keys WHERE :all_environments = 1 OR environment = :environment
+ORDER BY created_at, id
+
+-- name: find_api_key
+SELECT * FROM api_keys WHERE key_hash = :key_hash
+
+-- name: get_api_key
+SELECT * FROM api_keys WHERE id = :id
+
+-- name: revoke_api_key
+UPDATE api_keys SET revoked_at = :now WHERE id = :id AND revoked_at IS NULL
+
+-- name: touch_api_key
+UPDATE api_keys SET last_used_at = :now WHERE id = :id
+
+-- name: reserve_request
+INSERT INTO request_idempotency
+    (environment, request_key, request_hash, status, response, created_at, expires_at)
+VALUES (:environment, :request_key, :request_hash, 0, NULL, :now, :expires_at)
+ON CONFLICT (environment, request_key) DO NOTHING
+
+-- name: get_request
+SELECT * FROM request_idempotency
+WHERE environment = :environment AND request_key = :request_key
+
+-- name: take_over_request
+UPDATE request_idempotency
+SET request_hash = :request_hash, status = 0, response = NULL, created_at = :now,
+    expires_at = :expires_at
+WHERE environment = :environment AND request_key = :request_key
+  AND (expires_at <= :now OR (status = 0 AND created_at <= :stale_before))
+
+-- name: finish_request
+UPDATE request_idempotency SET status = :status, response = :response, expires_at = :expires_at
+WHERE environment = :environment AND request_key = :request_key AND status = 0
+
+-- name: release_request
+DELETE FROM request_idempotency
+WHERE environment = :environment AND request_key = :request_key AND status = 0
+
+-- name: purge_requests
+DELETE FROM request_idempotency WHERE expires_at <= :now
+
+-- name: update_run_metadata
+UPDATE runs SET metadata = :metadata, updated_at = :now
+WHERE environment = :environment AND id = :id
+
+-- name: reschedule_run
+UPDATE runs
+SET delay_until = :delay_until, queued_at = :delay_until, order_key = :delay_until - priority,
+    expires_at = CASE WHEN ttl IS NULL THEN NULL ELSE :delay_until + ttl END, updated_at = :now
+WHERE environment = :environment AND id = :id AND status = 'DELAYED' AND attempt_count = 0

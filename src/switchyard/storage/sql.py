@@ -30,17 +30,22 @@ from switchyard.core.models import (
 from switchyard.core.states import AttemptStatus, RunStatus
 from switchyard.core.waitpoints import JournalRef, NewWaitpoint, Waitpoint, WaitpointKind
 from switchyard.storage.base import Storage
+from switchyard.storage.claiming import (
+    CLAIM_ROUNDS,
+    KEYS_PER_CLAIM,
+    Capacity,
+    per_key,
+    read_capacity,
+    round_robin,
+)
 from switchyard.storage.rows import (
     attempt_from_row,
     run_from_row,
     task_from_row,
     waitpoint_from_row,
 )
+from switchyard.storage.sql_queues import SqlQueues
 from switchyard.storage.sql_waitpoints import SqlWaitpoints
-
-# How many times one claim re-reads the queue head after skipping runs whose queue
-# filled up; bounds the work of a claim when many queues sit at their limit.
-_CLAIM_ROUNDS = 4
 
 
 class Cursor(Protocol):
@@ -62,7 +67,7 @@ def _dump(value: Any) -> str | None:
     return None if value is None else json.dumps(value, separators=(",", ":"))
 
 
-class SqlStorage(SqlWaitpoints, Storage):
+class SqlStorage(SqlWaitpoints, SqlQueues, Storage):
     """A :class:`Storage` over SQL; subclasses provide connections and dialect SQL."""
 
     q: dict[str, str]
@@ -70,6 +75,7 @@ class SqlStorage(SqlWaitpoints, Storage):
     def __init__(self) -> None:
         self._known_queues: set[tuple[str, str]] = set()
         self._known_envs: set[str] = set()
+        self._last_key: dict[str, str] = {}
 
     # -- dialect hooks ------------------------------------------------------------
     @abstractmethod
@@ -346,38 +352,21 @@ class SqlStorage(SqlWaitpoints, Storage):
     ) -> list[Claim]:
         if limit <= 0 or not task_ids:
             return []
-        env_params = {"environment": environment}
         claims: list[Claim] = []
         with self._tx() as cur:
-            cur.execute(self.q["environment_state"], env_params)
-            env_row = cur.fetchone()
-            if env_row is not None and env_row["paused"]:
+            capacity = read_capacity(cur, self.q, environment)
+            if capacity is None:
                 return []
-            cur.execute(self.q["limited_queues"], env_params)
-            limited = cur.fetchall()
-            env_limit = None if env_row is None else env_row["concurrency_limit"]
-            running: dict[str, int] = {}
-            if limited or env_limit is not None:
-                cur.execute(self.q["running_counts"], env_params)
-                running = {r["queue"]: r["running"] for r in cur.fetchall()}
-            if env_limit is not None:
-                limit = min(limit, env_limit - sum(running.values()))
-            blocked: set[str] = set()
-            remaining: dict[str, int] = {}
-            for row in limited:
-                if row["paused"]:
-                    blocked.add(row["name"])
-                elif row["effective_limit"] is not None:
-                    free = row["effective_limit"] - running.get(row["name"], 0)
-                    if free <= 0:
-                        blocked.add(row["name"])
-                    else:
-                        remaining[row["name"]] = free
             tasks_param = self._list_param(list(task_ids))
-            for _ in range(_CLAIM_ROUNDS):
+            cur.execute(self.q["has_keyed_queued"], {"environment": environment})
+            if cur.fetchone() is not None:
+                chosen = self._fair_candidates(cur, environment, tasks_param, capacity, limit)
+                return self._mark_claimed(cur, chosen, worker_id, now, lease_seconds)
+            for _ in range(CLAIM_ROUNDS):
                 want = limit - len(claims)
                 if want <= 0:
                     break
+                blocked = capacity.blocked | capacity.full_unkeyed_queues()
                 cur.execute(
                     self.q["claim_candidates"],
                     {
@@ -388,22 +377,45 @@ class SqlStorage(SqlWaitpoints, Storage):
                     },
                 )
                 rows = cur.fetchall()
-                chosen = []
-                skipped = False
-                for row in rows:
-                    name = row["queue"]
-                    if name in blocked:
-                        skipped = True
-                        continue
-                    if name in remaining:
-                        remaining[name] -= 1
-                        if remaining[name] == 0:
-                            blocked.add(name)
-                    chosen.append(row)
+                chosen = [row for row in rows if capacity.take(row)]
                 claims.extend(self._mark_claimed(cur, chosen, worker_id, now, lease_seconds))
-                if not skipped or len(rows) < want:
+                if len(chosen) == len(rows) or len(rows) < want:
                     break
         return claims
+
+    def _fair_candidates(
+        self, cur: Cursor, environment: str, tasks_param: Any, capacity: Capacity, limit: int
+    ) -> list[Any]:
+        """Round-robin across concurrency keys (rotating which keys a claim visits)."""
+        after = self._last_key.get(environment, "")
+        cur.execute(
+            self.q["queued_keys"],
+            {"environment": environment, "after": after, "limit": KEYS_PER_CLAIM},
+        )
+        keys = [r["k"] for r in cur.fetchall()]
+        if len(keys) < KEYS_PER_CLAIM and after:
+            cur.execute(
+                self.q["queued_keys"],
+                {"environment": environment, "after": "", "limit": KEYS_PER_CLAIM - len(keys)},
+            )
+            keys += [r["k"] for r in cur.fetchall() if r["k"] not in keys]
+        self._last_key[environment] = keys[-1] if len(keys) >= KEYS_PER_CLAIM else ""
+        each = per_key(limit, len(keys) + 1)
+        blocked = self._list_param(sorted(capacity.blocked))
+        params = {"environment": environment, "task_ids": tasks_param, "blocked": blocked}
+        groups = []
+        for key in keys:
+            cur.execute(self.q["key_candidates"], {**params, "key": key, "limit": each})
+            groups.append(cur.fetchall())
+        cur.execute(self.q["unkeyed_candidates"], {**params, "limit": limit})
+        groups.append(cur.fetchall())
+        chosen = []
+        for row in round_robin(groups):
+            if capacity.take(row):
+                chosen.append(row)
+                if len(chosen) == limit:
+                    break
+        return chosen
 
     def _mark_claimed(
         self, cur: Cursor, rows: list[Any], worker_id: str, now: float, lease_seconds: float

@@ -18,6 +18,24 @@ ORDER BY order_key, id
 LIMIT :limit
 FOR UPDATE SKIP LOCKED
 
+-- name: key_candidates
+SELECT * FROM runs
+WHERE environment = :environment AND status = 'QUEUED' AND concurrency_key = :key
+  AND task_id = ANY(CAST(:task_ids AS TEXT[]))
+  AND NOT (queue = ANY(CAST(:blocked AS TEXT[])))
+ORDER BY order_key, id
+LIMIT :limit
+FOR UPDATE SKIP LOCKED
+
+-- name: unkeyed_candidates
+SELECT * FROM runs
+WHERE environment = :environment AND status = 'QUEUED' AND concurrency_key IS NULL
+  AND task_id = ANY(CAST(:task_ids AS TEXT[]))
+  AND NOT (queue = ANY(CAST(:blocked AS TEXT[])))
+ORDER BY order_key, id
+LIMIT :limit
+FOR UPDATE SKIP LOCKED
+
 -- name: lapsed_runs
 SELECT * FROM runs WHERE status = 'EXECUTING' AND lease_expires_at < :now
 FOR UPDATE SKIP LOCKED
@@ -78,3 +96,15 @@ WHERE w.child_run_id = ANY(CAST(:run_ids AS TEXT[])) AND w.status = 'PENDING'
 -- name: batches_of_runs
 SELECT DISTINCT w.id, w.batch_id FROM runs r JOIN waitpoints w ON w.batch_id = r.batch_id
 WHERE r.id = ANY(CAST(:run_ids AS TEXT[])) AND w.status = 'PENDING'
+
+-- name: runs_changed_by_id
+SELECT * FROM runs
+WHERE id = ANY(CAST(:run_ids AS TEXT[])) AND environment = :environment
+  AND updated_at > :since
+
+-- name: runs_changed_by_tag
+SELECT r.*, t.tag AS matched_tag FROM run_tags t JOIN runs r ON r.id = t.run_id
+WHERE t.tag = ANY(CAST(:tags AS TEXT[])) AND r.environment = :environment
+  AND r.updated_at > :since
+ORDER BY r.updated_at, r.id
+LIMIT :limit

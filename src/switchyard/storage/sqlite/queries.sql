@@ -8,6 +8,22 @@ WHERE environment = :environment AND status = 'QUEUED'
 ORDER BY order_key, id
 LIMIT :limit
 
+-- name: key_candidates
+SELECT * FROM runs
+WHERE environment = :environment AND status = 'QUEUED' AND concurrency_key = :key
+  AND task_id IN (SELECT value FROM json_each(:task_ids))
+  AND queue NOT IN (SELECT value FROM json_each(:blocked))
+ORDER BY order_key, id
+LIMIT :limit
+
+-- name: unkeyed_candidates
+SELECT * FROM runs
+WHERE environment = :environment AND status = 'QUEUED' AND concurrency_key IS NULL
+  AND task_id IN (SELECT value FROM json_each(:task_ids))
+  AND queue NOT IN (SELECT value FROM json_each(:blocked))
+ORDER BY order_key, id
+LIMIT :limit
+
 -- name: list_runs
 SELECT * FROM runs
 WHERE environment = :environment
@@ -49,3 +65,15 @@ WHERE w.child_run_id IN (SELECT value FROM json_each(:run_ids)) AND w.status = '
 -- name: batches_of_runs
 SELECT DISTINCT w.id, w.batch_id FROM runs r JOIN waitpoints w ON w.batch_id = r.batch_id
 WHERE r.id IN (SELECT value FROM json_each(:run_ids)) AND w.status = 'PENDING'
+
+-- name: runs_changed_by_id
+SELECT * FROM runs
+WHERE id IN (SELECT value FROM json_each(:run_ids)) AND environment = :environment
+  AND updated_at > :since
+
+-- name: runs_changed_by_tag
+SELECT r.*, t.tag AS matched_tag FROM run_tags t JOIN runs r ON r.id = t.run_id
+WHERE t.tag IN (SELECT value FROM json_each(:tags)) AND r.environment = :environment
+  AND r.updated_at > :since
+ORDER BY r.updated_at, r.id
+LIMIT :limit
