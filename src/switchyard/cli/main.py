@@ -432,6 +432,9 @@ cli.add_command(serve.server)
 cli.add_command(tokens_cli.tokens)
 runs.add_command(tokens_cli.runs_skip_wait)
 
+# Registers `queues show|pause|resume|limit`, `env …` and `runs explain` on the groups above.
+from . import queues as _queues_cli  # noqa: E402, F401
+
 
 def main() -> None:
     """Entry point of the ``switchyard`` command."""
