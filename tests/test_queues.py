@@ -9,7 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import switchyard as sy
-from switchyard.core.models import NewRun
+from switchyard.core.clock import FakeClock
+from switchyard.core.models import NewRun, Outcome, TaskInfo
 from switchyard.sdk.runtime import Runtime
 from switchyard.storage import Storage
 from tests.helpers import eventually, running_worker
@@ -163,3 +164,69 @@ async def test_sdk_pause_resume_with_a_worker(runtime: Runtime) -> None:
         info = await sy.environments.retrieve()
         assert any("q-work" in w.task_ids for w in info.workers)
     assert [q.name for q in await sy.queues.list()] == ["q-work-queue"]
+
+
+def test_rate_limit_caps_starts_per_period(storage: Storage) -> None:
+    storage.register(
+        "dev",
+        [TaskInfo(id="t", queue="mail", queue_rate_limit=3, queue_rate_period=60.0)],
+        None,
+        T0,
+    )
+    storage.trigger([new(queue="mail") for _ in range(10)], T0)
+    first = storage.claim("dev", "worker_a", ["t"], 100, T0, 30.0)
+    assert len(first) == 3
+    storage.finish(
+        [
+            Outcome(c.run.id, c.attempt_id, sy.RunStatus.COMPLETED, sy.AttemptStatus.COMPLETED, "1")
+            for c in first
+        ],
+        T0 + 1,
+    )
+    assert claim(storage, now=T0 + 30) == []  # finished, but the period is not over
+    stats = storage.queue_stats("dev", "mail", T0 + 30)
+    assert stats is not None and (stats.rate_limit, stats.rate_used) == (3, 3)
+    assert len(claim(storage, now=T0 + 61)) == 3
+
+
+def test_trailing_debounce_collapses_a_burst(runtime: Runtime, clock: FakeClock) -> None:
+    @sy.task(id="q-debounced")
+    async def debounced(payload: dict[str, int]) -> int:
+        return payload["n"]
+
+    handles = [
+        debounced.trigger_sync({"n": i}, debounce={"key": "user-1", "delay": "5s"})
+        for i in range(5)
+    ]
+    clock.advance(3)
+    last = debounced.trigger_sync({"n": 99}, debounce={"key": "user-1", "delay": "5s"})
+    assert {h.id for h in handles} == {last.id} and last.is_cached
+    other = debounced.trigger_sync({"n": 7}, debounce={"key": "user-2", "delay": "5s"})
+    assert other.id != last.id
+    run = runtime.engine.get_run(last.id)
+    assert run.status == "DELAYED" and run.payload == {"n": 99}
+    assert run.delay_until == clock.now() + 5  # pushed back by the last trigger
+    runtime.storage.promote_delayed(clock.now() + 5)
+    after = debounced.trigger_sync({"n": 100}, debounce={"key": "user-1", "delay": "5s"})
+    assert after.id != last.id  # the window closed when the run was queued
+
+
+def test_leading_debounce_runs_the_first(runtime: Runtime, clock: FakeClock) -> None:
+    @sy.task(id="q-leading")
+    async def leading(payload: dict[str, int]) -> int:
+        return payload["n"]
+
+    spec = {"key": "k", "delay": "10s", "mode": "leading"}
+    first = leading.trigger_sync({"n": 1}, debounce=spec)
+    assert runtime.engine.get_run(first.id).status == "QUEUED"
+    assert leading.trigger_sync({"n": 2}, debounce=spec).id == first.id
+    clock.advance(11)
+    assert leading.trigger_sync({"n": 3}, debounce=spec).id != first.id
+    with pytest.raises(sy.InvalidOptionError, match="debounce"):
+        leading.trigger_sync({}, debounce={"key": "k"})
+    with pytest.raises(sy.InvalidOptionError, match=r"debounce\.mode"):
+        leading.trigger_sync({}, debounce={"key": "k", "delay": 1, "mode": "sideways"})
+    with pytest.raises(sy.InvalidOptionError, match="no delay or idempotency_key"):
+        leading.trigger_sync({}, debounce=spec, delay="1m")
+    with pytest.raises(sy.InvalidOptionError, match="rate_limit"):
+        sy.queue("bad", rate_limit={"limit": 5})

@@ -98,6 +98,8 @@ class NewRun:
     batch_id: str | None = None
     replayed_from: str | None = None
     queue_concurrency_limit: int | None = None
+    debounce_key: str | None = None
+    """Trailing debounce: later triggers with this key update this delayed run."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +187,8 @@ class TaskInfo:
     max_duration: float | None = None
     ttl: float | None = None
     queue_concurrency_limit: int | None = None
+    queue_rate_limit: int | None = None
+    queue_rate_period: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +211,10 @@ class QueueStats:
     wait_p50: float | None
     wait_p95: float | None
     window: float
+    rate_limit: int | None = None
+    rate_period: float | None = None
+    rate_used: int = 0
+    """Runs started in the current rate period."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,6 +30,7 @@ class TriggerOptions:
     concurrency_key: str | None = None
     idempotency_key: str | Sequence[str] | None = None
     idempotency_key_ttl: DurationLike | None = None
+    debounce: Mapping[str, Any] | None = None
 
 
 def check_limit(limit: object, option: str = "concurrency_limit") -> int | None:

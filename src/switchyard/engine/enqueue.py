@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from switchyard.core import jsonutil
 from switchyard.core.durations import parse_duration, parse_optional_duration
@@ -97,6 +98,22 @@ def build_new_run(
         ttl = task.ttl
     key = idempotency_key or resolve_idempotency_key(options.idempotency_key, parent)
     key_ttl = parse_optional_duration(options.idempotency_key_ttl, option="idempotency_key_ttl")
+    delay_until = resolve_delay(options.delay, now)
+    debounce_key = None
+    if options.debounce is not None:
+        mode, dkey, window = parse_debounce(options.debounce)
+        if options.delay is not None or key is not None:
+            raise InvalidOptionError(
+                "debounce", dict(options.debounce), "no delay or idempotency_key alongside it"
+            )
+        if mode == "leading":
+            # The first trigger runs now; the rest of the window returns that run.
+            key = resolve_idempotency_key(["debounce", dkey], parent)
+            key_ttl = window
+        else:
+            # The run waits out the window; each trigger in it pushes it back and
+            # replaces its payload with the latest.
+            debounce_key, delay_until = dkey, now + window
     if options.concurrency_key is not None and not isinstance(options.concurrency_key, str):
         raise InvalidOptionError("concurrency_key", options.concurrency_key, "a string")
     queue = options.queue or task.queue
@@ -110,7 +127,7 @@ def build_new_run(
             dict(options.metadata or {}), what="metadata", limit=defaults.max_payload_bytes
         ),
         priority=float(priority),
-        delay_until=resolve_delay(options.delay, now),
+        delay_until=delay_until,
         ttl=ttl,
         retry=retry,
         max_duration=max_duration,
@@ -122,4 +139,22 @@ def build_new_run(
         batch_id=batch_id,
         replayed_from=replayed_from,
         queue_concurrency_limit=task.queue_concurrency_limit if queue == task.queue else None,
+        debounce_key=debounce_key,
     )
+
+
+def parse_debounce(value: Mapping[str, Any]) -> tuple[str, str, float]:
+    """``{"key": str, "delay": duration, "mode": "trailing" | "leading"}`` → parts."""
+    if not isinstance(value, Mapping) or set(value) - {"key", "delay", "mode"}:
+        raise InvalidOptionError(
+            "debounce", value, "a dict with 'key', 'delay' and optionally 'mode'"
+        )
+    key, mode = value.get("key"), value.get("mode", "trailing")
+    if not isinstance(key, str) or not key or len(key) > 512:
+        raise InvalidOptionError("debounce.key", key, "a string of 1 to 512 characters")
+    if mode not in ("trailing", "leading"):
+        raise InvalidOptionError("debounce.mode", mode, "'trailing' or 'leading'")
+    window = parse_duration(value.get("delay", 0), option="debounce.delay")
+    if window <= 0:
+        raise InvalidOptionError("debounce.delay", value.get("delay"), "a duration > 0")
+    return mode, key, window

@@ -50,6 +50,14 @@ def explain(storage: Storage, run: Run, now: float) -> list[Reason]:
     if stats is not None:
         if stats.paused:
             reasons.append(Reason("queue_paused", f"queue {run.queue!r} is paused"))
+        elif stats.rate_limit is not None and stats.rate_used >= stats.rate_limit:
+            reasons.append(
+                Reason(
+                    "rate_limited",
+                    f"queue {run.queue!r} started {stats.rate_used} runs in the last "
+                    f"{stats.rate_period or 60:g}s, its rate limit is {stats.rate_limit}",
+                )
+            )
         elif stats.concurrency_limit is not None and stats.running >= stats.concurrency_limit:
             key = f" (key {run.concurrency_key!r} counts separately)" if run.concurrency_key else ""
             reasons.append(

@@ -98,6 +98,8 @@ class Task(Generic[R]):
             max_duration=self.max_duration,
             ttl=self.ttl,
             queue_concurrency_limit=self.queue.concurrency_limit,
+            queue_rate_limit=self.queue.rate_limit,
+            queue_rate_period=self.queue.rate_period,
         )
 
     def payload_json(self, payload: Any, limit: int) -> str:
@@ -144,6 +146,7 @@ class Task(Generic[R]):
         concurrency_key: str | None = None,
         idempotency_key: str | Sequence[str] | None = None,
         idempotency_key_ttl: DurationLike | None = None,
+        debounce: Mapping[str, Any] | None = None,
     ) -> RunHandle:
         """Trigger a run from sync code; returns at once with a :class:`RunHandle`."""
         opts = {k: v for k, v in locals().items() if k not in ("self", "payload")}
@@ -170,8 +173,13 @@ class Task(Generic[R]):
         concurrency_key: str | None = None,
         idempotency_key: str | Sequence[str] | None = None,
         idempotency_key_ttl: DurationLike | None = None,
+        debounce: Mapping[str, Any] | None = None,
     ) -> RunHandle:
         """Trigger a run; returns at once with a :class:`RunHandle`.
+
+        ``debounce={"key": k, "delay": "5s"}`` collapses a burst of triggers with one key
+        into one run: trailing (default) runs once after the burst with the last
+        payload; ``"mode": "leading"`` runs the first and returns it to the rest.
 
         Inside a run the trigger is journaled: a replay returns the same child.
         """

@@ -6,6 +6,8 @@ Rules, in order:
 - never more running than a queue's limit; a concurrency key gives each key its own
   copy of the queue's limit (runs without a key share one more copy);
 - never more running in the environment than its limit;
+- never more started in a rate-limited queue's period than its rate limit (attempts
+  started count; a run resuming from a wait does not);
 - within a group of runs, ``order_key`` (``queued_at - priority``) then id;
 - when runs with concurrency keys are queued, claims go round-robin across keys (and
   the runs without a key as one more group), so a tenant with a large backlog cannot
@@ -34,6 +36,7 @@ class Capacity:
     running: dict[tuple[str, str | None], int]
     blocked: set[str]
     env_room: int | None
+    rate_room: dict[str, int] = field(default_factory=dict)
     left: dict[tuple[str, str | None], int] = field(default_factory=dict)
 
     def take(self, row: Any) -> bool:
@@ -41,7 +44,7 @@ class Capacity:
         if self.env_room is not None and self.env_room <= 0:
             return False
         queue = row["queue"]
-        if queue in self.blocked:
+        if queue in self.blocked or self.rate_room.get(queue, 1) <= 0:
             return False
         limit = self.limits.get(queue)
         if limit is not None:
@@ -50,6 +53,8 @@ class Capacity:
             if room <= 0:
                 return False
             self.left[pair] = room - 1
+        if queue in self.rate_room:
+            self.rate_room[queue] -= 1
         if self.env_room is not None:
             self.env_room -= 1
         return True
@@ -63,7 +68,7 @@ class Capacity:
         }
 
 
-def read_capacity(cur: Any, q: dict[str, str], environment: str) -> Capacity | None:
+def read_capacity(cur: Any, q: dict[str, str], environment: str, now: float) -> Capacity | None:
     """The environment's room for more runs; None when the environment is paused."""
     params = {"environment": environment}
     cur.execute(q["environment_state"], params)
@@ -84,8 +89,18 @@ def read_capacity(cur: Any, q: dict[str, str], environment: str) -> Capacity | N
             blocked.add(row["name"])
         elif row["effective_limit"] is not None:
             limits[row["name"]] = row["effective_limit"]
+    rate_room: dict[str, int] = {}
+    for row in limited:
+        if row["rate_limit"] is not None and row["name"] not in blocked:
+            cur.execute(
+                q["starts_since"],
+                {**params, "name": row["name"], "since": now - (row["rate_period"] or 60.0)},
+            )
+            rate_room[row["name"]] = row["rate_limit"] - cur.fetchone()["n"]
+            if rate_room[row["name"]] <= 0:
+                blocked.add(row["name"])
     env_room = None if env_limit is None else env_limit - sum(running.values())
-    return Capacity(limits, running, blocked, env_room)
+    return Capacity(limits, running, blocked, env_room, rate_room)
 
 
 def round_robin(groups: Sequence[Sequence[Any]]) -> Iterator[Any]:

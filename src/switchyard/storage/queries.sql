@@ -11,10 +11,13 @@ VALUES (:environment, :name, :concurrency_limit, :now, :now)
 ON CONFLICT (environment, name) DO NOTHING
 
 -- name: define_queue
-INSERT INTO queues (environment, name, concurrency_limit, created_at, updated_at)
-VALUES (:environment, :name, :concurrency_limit, :now, :now)
+INSERT INTO queues (
+    environment, name, concurrency_limit, rate_limit, rate_period, created_at, updated_at
+)
+VALUES (:environment, :name, :concurrency_limit, :rate_limit, :rate_period, :now, :now)
 ON CONFLICT (environment, name) DO UPDATE
-SET concurrency_limit = excluded.concurrency_limit, updated_at = excluded.updated_at
+SET concurrency_limit = excluded.concurrency_limit, rate_limit = excluded.rate_limit,
+    rate_period = excluded.rate_period, updated_at = excluded.updated_at
 
 -- name: upsert_task
 INSERT INTO tasks (environment, id, queue, payload_schema, retry, max_duration, ttl, updated_at)
@@ -51,15 +54,14 @@ INSERT INTO runs (
     id, environment, task_id, queue, status, payload, tags, metadata, priority, order_key,
     created_at, queued_at, delay_until, expires_at, retry, max_duration, ttl,
     idempotency_key, idempotency_expires_at, concurrency_key, parent_run_id, root_run_id,
-    batch_id, replayed_from, updated_at
+    batch_id, replayed_from, debounce_key, updated_at
 ) VALUES (
     :id, :environment, :task_id, :queue, :status, :payload, :tags, :metadata, :priority,
     :order_key, :now, :queued_at, :delay_until, :expires_at, :retry, :max_duration, :ttl,
     :idempotency_key, :idempotency_expires_at, :concurrency_key, :parent_run_id,
-    :root_run_id, :batch_id, :replayed_from, :now
+    :root_run_id, :batch_id, :replayed_from, :debounce_key, :now
 )
-ON CONFLICT (environment, task_id, idempotency_key) WHERE idempotency_key IS NOT NULL
-DO NOTHING
+ON CONFLICT DO NOTHING
 
 -- name: insert_tag
 INSERT INTO run_tags (tag, run_id) VALUES (:tag, :run_id) ON CONFLICT DO NOTHING
@@ -68,10 +70,12 @@ INSERT INTO run_tags (tag, run_id) VALUES (:tag, :run_id) ON CONFLICT DO NOTHING
 SELECT paused, concurrency_limit FROM environments WHERE name = :environment
 
 -- name: limited_queues
-SELECT name, COALESCE(limit_override, concurrency_limit) AS effective_limit, paused
+SELECT name, COALESCE(limit_override, concurrency_limit) AS effective_limit, paused,
+       rate_limit, rate_period
 FROM queues
 WHERE environment = :environment
-  AND (paused = 1 OR concurrency_limit IS NOT NULL OR limit_override IS NOT NULL)
+  AND (paused = 1 OR concurrency_limit IS NOT NULL OR limit_override IS NOT NULL
+       OR rate_limit IS NOT NULL)
 ORDER BY name
 
 -- name: running_counts
@@ -99,7 +103,8 @@ SELECT k FROM keys WHERE k IS NOT NULL LIMIT :limit
 UPDATE runs
 SET status = 'EXECUTING', attempt_count = attempt_count + 1, current_attempt_id = :attempt_id,
     worker_id = :worker_id, lease_expires_at = :lease_expires_at,
-    started_at = COALESCE(started_at, :now), expires_at = NULL, updated_at = :now
+    started_at = COALESCE(started_at, :now), expires_at = NULL, debounce_key = NULL,
+    updated_at = :now
 WHERE id = :id AND status = 'QUEUED'
 
 -- name: insert_attempt
@@ -410,3 +415,23 @@ UPDATE runs
 SET delay_until = :delay_until, queued_at = :delay_until, order_key = :delay_until - priority,
     expires_at = CASE WHEN ttl IS NULL THEN NULL ELSE :delay_until + ttl END, updated_at = :now
 WHERE environment = :environment AND id = :id AND status = 'DELAYED' AND attempt_count = 0
+
+-- ---------------------------------------------------------------------------------
+-- Rate limits and debounce
+-- ---------------------------------------------------------------------------------
+
+-- name: starts_since
+SELECT COUNT(*) AS n FROM attempts a JOIN runs r ON r.id = a.run_id
+WHERE a.started_at > :since AND r.environment = :environment AND r.queue = :name
+
+-- name: find_debounced
+SELECT id, payload FROM runs
+WHERE environment = :environment AND task_id = :task_id AND debounce_key = :debounce_key
+  AND status = 'DELAYED'
+
+-- name: rearm_debounced
+UPDATE runs
+SET payload = :payload, metadata = :metadata, tags = :tags, priority = :priority,
+    delay_until = :delay_until, queued_at = :queued_at, order_key = :order_key,
+    expires_at = :expires_at, updated_at = :now
+WHERE id = :id AND status = 'DELAYED'

@@ -197,7 +197,12 @@ class SqlStorage(SqlWaitpoints, SqlQueues, Storage):
         tags: list[dict[str, Any]] = []
         for r in runs:
             params = self._run_params(r, new_id("run", now), now)
-            if r.idempotency_key is None:
+            if r.debounce_key is not None:
+                debounced = self._insert_debounced(cur, r, params, now)
+                if debounced is not None:
+                    results.append(TriggerResult(debounced, r.task_id, True))
+                    continue
+            elif r.idempotency_key is None:
                 plain.append(params)
             else:
                 cached = self._insert_keyed(cur, r, params, now)
@@ -245,6 +250,28 @@ class SqlStorage(SqlWaitpoints, SqlQueues, Storage):
             # A concurrent trigger committed the same key first: read it again.
         raise RuntimeError(f"could not settle idempotency key {r.idempotency_key!r}")
 
+    def _insert_debounced(
+        self, cur: Cursor, r: NewRun, params: dict[str, Any], now: float
+    ) -> str | None:
+        """Trailing debounce: push back and update the open window's run, or open one."""
+        find = {
+            "environment": r.environment,
+            "task_id": r.task_id,
+            "debounce_key": r.debounce_key,
+        }
+        for _ in range(3):
+            cur.execute(self.q["find_debounced"], find)
+            existing = cur.fetchone()
+            if existing is not None:
+                cur.execute(self.q["rearm_debounced"], {**params, "id": existing["id"]})
+                if cur.rowcount:
+                    return str(existing["id"])
+                continue  # promoted meanwhile: the window closed, open a new one
+            cur.execute(self.q["insert_run"], params)
+            if cur.rowcount == 1:
+                return None
+        raise RuntimeError(f"could not settle debounce key {r.debounce_key!r}")
+
     @staticmethod
     def _run_params(r: NewRun, run_id: str, now: float) -> dict[str, Any]:
         delayed = r.delay_until is not None and r.delay_until > now
@@ -276,6 +303,7 @@ class SqlStorage(SqlWaitpoints, SqlQueues, Storage):
             "root_run_id": r.root_run_id or r.parent_run_id,
             "batch_id": r.batch_id,
             "replayed_from": r.replayed_from,
+            "debounce_key": r.debounce_key,
         }
 
     def register(
@@ -286,17 +314,22 @@ class SqlStorage(SqlWaitpoints, SqlQueues, Storage):
 
         with self._tx() as cur:
             cur.execute(self.q["ensure_environment"], {"environment": environment, "now": now})
-            queues: dict[str, int | None] = {}
+            queues: dict[str, TaskInfo] = {}
             for t in tasks:
-                if t.queue not in queues or t.queue_concurrency_limit is not None:
-                    queues[t.queue] = t.queue_concurrency_limit
-            for name, limit in sorted(queues.items()):
+                known = queues.get(t.queue)
+                if known is None or (
+                    known.queue_concurrency_limit is None and known.queue_rate_limit is None
+                ):
+                    queues[t.queue] = t
+            for name, info in sorted(queues.items()):
                 cur.execute(
                     self.q["define_queue"],
                     {
                         "environment": environment,
                         "name": name,
-                        "concurrency_limit": limit,
+                        "concurrency_limit": info.queue_concurrency_limit,
+                        "rate_limit": info.queue_rate_limit,
+                        "rate_period": info.queue_rate_period,
                         "now": now,
                     },
                 )
@@ -354,7 +387,7 @@ class SqlStorage(SqlWaitpoints, SqlQueues, Storage):
             return []
         claims: list[Claim] = []
         with self._tx() as cur:
-            capacity = read_capacity(cur, self.q, environment)
+            capacity = read_capacity(cur, self.q, environment, now)
             if capacity is None:
                 return []
             tasks_param = self._list_param(list(task_ids))

@@ -110,6 +110,11 @@ class SqlQueues:
             oldest = cur.fetchone()["oldest"]
             cur.execute(self.q["recent_starts"], {**params, "since": now - window})
             starts = cur.fetchall()
+            rate_used = 0
+            if row["rate_limit"] is not None:
+                since = now - (row["rate_period"] or 60.0)
+                cur.execute(self.q["starts_since"], {**params, "since": since})
+                rate_used = cur.fetchone()["n"]
         waits = [r["waited"] for r in starts if r["number"] == 1]
         override, base = row["limit_override"], row["concurrency_limit"]
         return QueueStats(
@@ -128,6 +133,9 @@ class SqlQueues:
             wait_p50=_percentile(waits, 0.50),
             wait_p95=_percentile(waits, 0.95),
             window=window,
+            rate_limit=row["rate_limit"],
+            rate_period=row["rate_period"],
+            rate_used=rate_used,
         )
 
     def environment_info(self, environment: str) -> EnvironmentInfo:

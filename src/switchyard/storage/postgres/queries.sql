@@ -2,10 +2,12 @@
 -- blocking each other, arrays for lists, and NOTIFY for wake-ups.
 
 -- name: limited_queues
-SELECT name, COALESCE(limit_override, concurrency_limit) AS effective_limit, paused
+SELECT name, COALESCE(limit_override, concurrency_limit) AS effective_limit, paused,
+       rate_limit, rate_period
 FROM queues
 WHERE environment = :environment
-  AND (paused = 1 OR concurrency_limit IS NOT NULL OR limit_override IS NOT NULL)
+  AND (paused = 1 OR concurrency_limit IS NOT NULL OR limit_override IS NOT NULL
+       OR rate_limit IS NOT NULL)
 ORDER BY name
 FOR UPDATE
 
@@ -108,3 +110,9 @@ WHERE t.tag = ANY(CAST(:tags AS TEXT[])) AND r.environment = :environment
   AND r.updated_at > :since
 ORDER BY r.updated_at, r.id
 LIMIT :limit
+
+-- name: find_debounced
+SELECT id, payload FROM runs
+WHERE environment = :environment AND task_id = :task_id AND debounce_key = :debounce_key
+  AND status = 'DELAYED'
+FOR UPDATE
