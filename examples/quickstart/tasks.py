@@ -7,6 +7,8 @@ Try, while `make dev` runs:
     ../../.venv/bin/switchyard trigger charge-invoice \
         --payload '{"id": "inv_1", "amount_cents": 900}'
     ../../.venv/bin/switchyard trigger flaky-sync --wait
+    ../../.venv/bin/switchyard trigger approve-expense --payload '{"id": "exp_7"}'
+    ../../.venv/bin/switchyard tokens list
     ../../.venv/bin/switchyard runs list
 """
 
@@ -18,7 +20,7 @@ import time
 
 from pydantic import BaseModel, Field
 
-from switchyard import AbortTaskRunError, RunContext, queue, schema_task, task
+from switchyard import AbortTaskRunError, RunContext, queue, schema_task, step, task, wait
 
 payments = queue("payments", concurrency_limit=2)
 
@@ -59,3 +61,20 @@ async def fan_out(payload: dict[str, int]) -> dict[str, int]:
     count = int(payload.get("count", 5))
     batch = await hello_world.batch_trigger([{"name": f"child {i}"} for i in range(count)])
     return {"children": len(batch.runs)}
+
+
+@task(id="approve-expense")
+async def approve_expense(payload: dict[str, object], ctx: RunContext) -> dict[str, object]:
+    """Waits for a human: the run frees its slot until the token is completed.
+
+    Complete it with `switchyard tokens complete ID --data '{"approved": true}'` or
+    `curl -X POST -H 'Content-Type: application/json' -d '{"approved": true}' URL`
+    (the URL is printed in the worker log and shown by `switchyard tokens show ID`).
+    """
+    token = await wait.create_token(timeout="1h", tags=[f"expense:{payload.get('id', '?')}"])
+    await step("notify", lambda: print(f"approve expense {payload.get('id')}: POST {token.url}"))
+    decision = await wait.for_token(token)
+    if not decision.ok:
+        return {"approved": False, "reason": "nobody answered within the hour"}
+    await wait.for_(seconds=2)  # a durable pause: survives a restart of `make dev`
+    return {"approved": bool(decision.output.get("approved")), "by": decision.output.get("by")}
