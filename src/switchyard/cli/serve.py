@@ -42,12 +42,18 @@ def listen(host: str, port: int) -> socket.socket:
     """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     try:
-        return socket.create_server((host, port), family=family, backlog=2048)
+        sock = socket.create_server((host, port), family=family, backlog=2048)
     except OSError as exc:
         raise SwitchyardError(
             f"cannot listen on {host}:{port}: {exc.strerror or exc}; pick another --port "
             "or stop what is using it"
         ) from None
+    # asyncio sets TCP_NODELAY only on sockets whose proto is IPPROTO_TCP; this one's is
+    # 0, so accepted connections would keep Nagle's algorithm and every response on a
+    # keep-alive connection would wait ~40 ms for the client's delayed ACK. Accepted
+    # sockets inherit the option from the listening one.
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
 
 
 def local_url(sock: socket.socket) -> str:
@@ -178,7 +184,7 @@ async def _serve(
 )
 @click.pass_obj
 def server(state: State, host: str, port: int) -> None:
-    """Serve the HTTP API (tokens, callback URLs, health) until SIGTERM.
+    """Serve the HTTP API (tasks, runs, realtime, tokens, queues; docs at /docs) until SIGTERM.
 
     Only the API: run `switchyard worker` processes to execute tasks. Token callback
     URLs use the config's public_url (SWITCHYARD_PUBLIC_URL); left at its default, they

@@ -85,6 +85,7 @@ class Execution:
         self._waiting: dict[str, asyncio.Future[Waitpoint]] = {}
         self._settling = False
         self.is_suspended = False
+        self.suspending = False  # a suspension is being written
         self.replaying = bool(journal)
 
     # -- journal --------------------------------------------------------------------
@@ -153,10 +154,13 @@ class Execution:
         pending = [wid for wid, f in self._waiting.items() if not f.done()]
         if self._in_flight or not pending:
             return
+        self.suspending = True
         try:
             completed = await self.host.block_run(self.run_id, self.attempt_id, pending)
         except RunNotExecutingError:
             return  # canceled or lease lost: the worker stops this attempt
+        finally:
+            self.suspending = False
         if completed:
             self.deliver(completed)
             return

@@ -63,6 +63,7 @@ class _Active:
     stopped: bool = False  # canceled, lease lost or evicted: write no outcome
     started: float = field(default_factory=monotonic)
     execution: Execution | None = None
+    claimed: int = 0  # the worker's claim sequence when this run was (re)claimed
     timeout: asyncio.Timeout | None = None
     remaining: float | None = None  # max_duration left while suspended
 
@@ -95,6 +96,7 @@ class Worker:
         self._threads = ThreadRunner(threads or settings.threads)
         self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="switchyard-db")
         self._active: dict[str, _Active] = {}
+        self._claims = 0  # claim sequence: leases renewed before a claim do not cover it
         self._parked: dict[str, _Active] = {}
         self._background: set[asyncio.Task[None]] = set()
         storage = self.storage
@@ -241,6 +243,7 @@ class Worker:
         await self._guarded("claim", body, 0.05)
 
     def _start(self, claim: Claim) -> None:
+        self._claims += 1
         if claim.resumed:
             parked = self._parked.pop(claim.run.id, None)
             if (
@@ -250,12 +253,13 @@ class Worker:
                 and parked.execution is not None
             ):
                 parked.claim = claim
+                parked.claimed = self._claims
                 self._active[claim.run.id] = parked
                 self._spawn(self._resume(parked))
                 return
             if parked is not None:
                 self._evict(parked)
-        active = _Active(claim)
+        active = _Active(claim, claimed=self._claims)
         self._active[claim.run.id] = active
         active.task = asyncio.create_task(self._execute(active), name=f"switchyard-{claim.run.id}")
 
@@ -435,6 +439,7 @@ class Worker:
                 return
             except TimeoutError:
                 pass
+            claims_before = self._claims
             try:
                 held = await self._call(
                     self.storage.renew_leases, self.id, self.engine.now(), self.lease_seconds
@@ -447,11 +452,17 @@ class Worker:
                         self._stop_attempt(run_id)
                 raise
             last_ok = monotonic()
-            await self._check_parked()
+            # Compare with `held` before awaiting anything else: runs claimed (or resumed)
+            # after the renewal are not in it, and must not be taken for lost leases.
             for run_id, active in list(self._active.items()):
+                if active.claimed > claims_before:
+                    continue  # claimed after the renewal was sent: not in `held` yet
+                if active.execution is not None and active.execution.suspending:
+                    continue  # WAITING in storage, parked in a moment
                 if held.get(run_id) != active.claim.attempt_id and active.task is not None:
                     log.info("run %s was canceled or its lease was lost: stopping it", run_id)
                     self._stop_attempt(run_id)
+            await self._check_parked()
 
         await self._guarded("lease renewal", body, 0.5)
 
