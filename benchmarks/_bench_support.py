@@ -1,6 +1,7 @@
-"""Helpers for the throughput benchmark: fresh databases, child processes, run statistics.
+"""Helpers for the benchmarks: fresh databases, child processes, run statistics.
 
-Nothing here is specific to one measurement; ``throughput.py`` composes these pieces.
+Nothing here is specific to one measurement; ``throughput.py`` and ``waits.py`` compose
+these pieces.
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import math
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -57,8 +59,13 @@ def postgres_version(admin_url: str) -> str:
 
 
 @contextmanager
-def fresh_database(backend: str, workdir: Path, name: str, pg_admin_url: str) -> Iterator[str]:
-    """A new, empty database for one measurement; its URL. Removed on exit."""
+def fresh_database(
+    backend: str, workdir: Path, name: str, pg_admin_url: str, pg_database: str = PG_DATABASE
+) -> Iterator[str]:
+    """A new, empty database for one measurement; its URL. Removed on exit.
+
+    ``pg_database``: the PostgreSQL database's name (distinct names let two live at once).
+    """
     if backend == "sqlite":
         path = workdir / f"{name}.db"
         try:
@@ -68,17 +75,21 @@ def fresh_database(backend: str, workdir: Path, name: str, pg_admin_url: str) ->
                 with suppress(FileNotFoundError):
                     Path(f"{path}{suffix}").unlink()
         return
-    _recreate_pg_database(pg_admin_url, PG_DATABASE, create=True)
+    _recreate_pg_database(pg_admin_url, pg_database, create=True)
     try:
-        yield postgres_url(pg_admin_url)
+        yield postgres_url(pg_admin_url, pg_database)
     finally:
-        _recreate_pg_database(pg_admin_url, PG_DATABASE, create=False)
+        _recreate_pg_database(pg_admin_url, pg_database, create=False)
 
 
 @contextmanager
-def switchyard_runtime(url: str) -> Iterator[Runtime]:
-    """Configure this process's switchyard runtime on ``url`` (migrates); closed on exit."""
-    runtime = sy.configure(sy.define_config(database_url=url))
+def switchyard_runtime(url: str, public_url: str | None = None) -> Iterator[Runtime]:
+    """Configure this process's switchyard runtime on ``url`` (migrates); closed on exit.
+
+    ``public_url``: where token callback URLs made here point (a server's address).
+    """
+    extra = {} if public_url is None else {"public_url": public_url}
+    runtime = sy.configure(sy.define_config(database_url=url, **extra))
     try:
         yield runtime
     finally:
@@ -237,15 +248,62 @@ class ChildProcess:
         return "\n".join(text.splitlines()[-lines:])
 
 
+def _switchyard_argv(url: str, app: str | None) -> list[str]:
+    argv = [sys.executable, "-m", "switchyard", "--database-url", url]
+    return argv + (["--app", app] if app else [])
+
+
 def switchyard_worker(
-    url: str, log_path: Path, concurrency: int | None = None, stop_timeout: float = 30.0
+    url: str,
+    log_path: Path,
+    concurrency: int | None = None,
+    stop_timeout: float = 30.0,
+    app: str = "_bench_tasks",
 ) -> ChildProcess:
-    """A ``switchyard worker`` process running the benchmark's task module."""
-    argv = [sys.executable, "-m", "switchyard", "--database-url", url, "--app", "_bench_tasks"]
-    argv.append("worker")
+    """A ``switchyard worker`` process running a benchmark task module (``app``)."""
+    argv = [*_switchyard_argv(url, app), "worker"]
     if concurrency is not None:
         argv += ["--concurrency", str(concurrency)]
     return ChildProcess("switchyard worker", argv, log_path, child_env(), stop_timeout)
+
+
+def switchyard_dev(
+    url: str,
+    log_path: Path,
+    port: int,
+    app: str,
+    concurrency: int | None = None,
+    stop_timeout: float = 30.0,
+) -> ChildProcess:
+    """A ``switchyard dev`` process: a worker and the HTTP API on ``port``, one event loop."""
+    argv = [*_switchyard_argv(url, app), "dev", "--port", str(port)]
+    if concurrency is not None:
+        argv += ["--concurrency", str(concurrency)]
+    return ChildProcess("switchyard dev", argv, log_path, child_env(), stop_timeout)
+
+
+def switchyard_server(
+    url: str, log_path: Path, port: int, stop_timeout: float = 30.0
+) -> ChildProcess:
+    """A ``switchyard server`` process: the HTTP API only, on ``port``."""
+    argv = [*_switchyard_argv(url, None), "server", "--port", str(port)]
+    return ChildProcess("switchyard server", argv, log_path, child_env(), stop_timeout)
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nothing listens on right now (for a child process to bind)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def rss_bytes(pid: int) -> int:
+    """The resident set size of process ``pid`` (``VmRSS`` in ``/proc/<pid>/status``)."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise BenchError(f"process {pid} has no VmRSS (has it exited?)")
 
 
 def wait_until(
@@ -263,6 +321,19 @@ def wait_until(
             tail = f"\n{proc.name} output:\n{proc.log_tail()}" if proc else ""
             raise BenchError(f"timed out after {timeout:g}s waiting for {what}{tail}")
         time.sleep(every)
+
+
+def wait_http_ready(base_url: str, proc: ChildProcess, timeout: float = 30.0) -> None:
+    """Wait until ``GET {base_url}/healthz`` answers 200."""
+    import httpx
+
+    def healthy() -> bool:
+        try:
+            return httpx.get(f"{base_url}/healthz", timeout=1.0).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    wait_until(healthy, f"the API at {base_url}", timeout, proc, 0.05)
 
 
 def wait_worker_ready(db: Database, worker: ChildProcess, timeout: float = 30.0) -> None:
@@ -295,6 +366,18 @@ def wait_all_finished(
 
 
 # -- numbers -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Target:
+    """A goal for one measurement: ``value >= limit`` or ``value <= limit``."""
+
+    op: str
+    limit: float
+
+    def met(self, value: float) -> bool:
+        """Whether ``value`` reaches the goal."""
+        return value >= self.limit if self.op == ">=" else value <= self.limit
+
+
 def percentile(values: Sequence[float], pct: float) -> float:
     """The nearest-rank percentile (``pct`` in 0-100) of a non-empty sequence."""
     ordered = sorted(values)

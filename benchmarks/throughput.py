@@ -46,6 +46,7 @@ from pathlib import Path
 
 from _bench_support import (
     ChildProcess,
+    Target,
     child_env,
     database,
     fresh_database,
@@ -77,18 +78,6 @@ err = Console(stderr=True, soft_wrap=True)
 
 
 # -- results -------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Target:
-    """A goal for one measurement: ``value >= limit`` or ``value <= limit``."""
-
-    op: str
-    limit: float
-
-    def met(self, value: float) -> bool:
-        """Whether ``value`` reaches the goal."""
-        return value >= self.limit if self.op == ">=" else value <= self.limit
-
-
 @dataclass
 class Row:
     """One line of the results table."""
