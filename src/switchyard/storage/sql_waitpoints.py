@@ -26,6 +26,7 @@ from switchyard.core.waitpoints import (
 from switchyard.storage.rows import waitpoint_from_row
 
 _TIMEOUT_ERROR = {"type": "WaitpointTimeoutError", "message": "the waitpoint timed out"}
+_TIMER_KINDS = (WaitpointKind.DURATION, WaitpointKind.DATETIME)
 
 
 class RunNotExecutingError(Exception):
@@ -341,15 +342,37 @@ class SqlWaitpoints:
         return total
 
     def _complete_due(self, now: float) -> int:
+        """One set-based round: complete up to 1,000 due waitpoints, queue their runs."""
         with self._tx() as cur:
             cur.execute(self.q["due_waitpoints"], {"now": now})
             rows = cur.fetchall()
+            if not rows:
+                return 0
+            timers = [r["id"] for r in rows if r["kind"] in _TIMER_KINDS]
+            tokens = [r["id"] for r in rows if r["kind"] not in _TIMER_KINDS]
             count = 0
-            for row in rows:
-                timed_out = row["kind"] not in (WaitpointKind.DURATION, WaitpointKind.DATETIME)
-                status = WaitpointStatus.TIMED_OUT if timed_out else WaitpointStatus.COMPLETED
-                error = _TIMEOUT_ERROR if timed_out else None
-                count += self._complete(cur, row["id"], status, None, error, now)
+            for ids, status, error in (
+                (timers, WaitpointStatus.COMPLETED, None),
+                (tokens, WaitpointStatus.TIMED_OUT, _dump(_TIMEOUT_ERROR)),
+            ):
+                if ids:
+                    cur.execute(
+                        self.q["complete_waitpoints_bulk"],
+                        {
+                            "ids": self._list_param(ids),
+                            "status": status,
+                            "error": error,
+                            "now": now,
+                        },
+                    )
+                    count += cur.rowcount
+            cur.execute(
+                self.q["unblock_runs_bulk"], {"ids": self._list_param(timers + tokens), "now": now}
+            )
+            unblocked = [r["id"] for r in cur.fetchall()]
+            if unblocked:
+                cur.execute(self.q["clear_blockers_bulk"], {"run_ids": self._list_param(unblocked)})
+                self._notify(cur, set())
         return count
 
     def _complete_waiters_of(self, cur: Any, run_ids: Iterable[str], now: float) -> None:

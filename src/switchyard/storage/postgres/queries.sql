@@ -116,3 +116,17 @@ SELECT id, payload FROM runs
 WHERE environment = :environment AND task_id = :task_id AND debounce_key = :debounce_key
   AND status = 'DELAYED'
 FOR UPDATE
+
+-- name: complete_waitpoints_bulk
+UPDATE waitpoints
+SET status = :status, error = :error, completed_at = :now, updated_at = :now
+WHERE id = ANY(CAST(:ids AS TEXT[])) AND status = 'PENDING'
+
+-- name: unblock_runs_bulk
+UPDATE runs SET status = 'QUEUED', is_resuming = 1, updated_at = :now
+WHERE status = 'WAITING'
+  AND id IN (SELECT run_id FROM run_waitpoints WHERE waitpoint_id = ANY(CAST(:ids AS TEXT[])))
+RETURNING id
+
+-- name: clear_blockers_bulk
+DELETE FROM run_waitpoints WHERE run_id = ANY(CAST(:run_ids AS TEXT[]))

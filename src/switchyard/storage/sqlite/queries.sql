@@ -77,3 +77,18 @@ WHERE t.tag IN (SELECT value FROM json_each(:tags)) AND r.environment = :environ
   AND r.updated_at > :since
 ORDER BY r.updated_at, r.id
 LIMIT :limit
+
+-- name: complete_waitpoints_bulk
+UPDATE waitpoints
+SET status = :status, error = :error, completed_at = :now, updated_at = :now
+WHERE id IN (SELECT value FROM json_each(:ids)) AND status = 'PENDING'
+
+-- name: unblock_runs_bulk
+UPDATE runs SET status = 'QUEUED', is_resuming = 1, updated_at = :now
+WHERE status = 'WAITING'
+  AND id IN (SELECT run_id FROM run_waitpoints
+             WHERE waitpoint_id IN (SELECT value FROM json_each(:ids)))
+RETURNING id
+
+-- name: clear_blockers_bulk
+DELETE FROM run_waitpoints WHERE run_id IN (SELECT value FROM json_each(:run_ids))
