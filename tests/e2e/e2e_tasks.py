@@ -1,0 +1,82 @@
+"""Tasks run by the real ``switchyard worker`` processes of the end-to-end tests.
+
+Each attempt appends JSON lines to ``<payload["dir"]>/<pid>.jsonl`` (one file per
+process, fsynced): a ``start`` line when it begins and an ``end`` line when its work is
+done. ``time.monotonic()`` is the system-wide CLOCK_MONOTONIC on Linux, so the test
+process can compare the times of different workers with its own.
+
+Payload: ``{"dir": str, "sleep": float, "first_sleep": float (optional)}``; the first
+attempt sleeps ``first_sleep`` (default ``sleep``), later attempts ``sleep``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import switchyard as sy
+
+RETRY = {"max_attempts": 3, "min_timeout": 0, "max_timeout": 0, "randomize": False}
+LIMITED = sy.queue("e2e-limited", concurrency_limit=2)
+
+
+def record(payload: dict[str, Any], ctx: sy.RunContext, event: str) -> float:
+    """Append one fsynced JSON line for this attempt; return its monotonic time."""
+    now = time.monotonic()
+    line = {
+        "event": event,
+        "run": ctx.run.id,
+        "attempt": ctx.attempt.number,
+        "attempt_id": ctx.attempt.id,
+        "worker": ctx.worker_id,
+        "pid": os.getpid(),
+        "t": now,
+    }
+    path = Path(payload["dir"]) / f"{os.getpid()}.jsonl"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+        os.write(fd, (json.dumps(line) + "\n").encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return now
+
+
+def _sleep_for(payload: dict[str, Any], ctx: sy.RunContext) -> float:
+    if ctx.attempt.number == 1 and "first_sleep" in payload:
+        return float(payload["first_sleep"])
+    return float(payload.get("sleep", 0.0))
+
+
+async def _recorded(payload: dict[str, Any], ctx: sy.RunContext) -> dict[str, Any]:
+    record(payload, ctx, "start")
+    await asyncio.sleep(_sleep_for(payload, ctx))
+    record(payload, ctx, "end")
+    return {"pid": os.getpid(), "attempt": ctx.attempt.number}
+
+
+@sy.task(id="e2e-record", retry=RETRY)
+async def e2e_record(payload: dict[str, Any], ctx: sy.RunContext) -> dict[str, Any]:
+    """Record start and end, sleeping in between."""
+    return await _recorded(payload, ctx)
+
+
+@sy.task(id="e2e-record-sync", retry=RETRY)
+def e2e_record_sync(payload: dict[str, Any], ctx: sy.RunContext) -> dict[str, Any]:
+    """The same in a thread: sleeps in short steps so an interrupt lands quickly."""
+    record(payload, ctx, "start")
+    deadline = time.monotonic() + _sleep_for(payload, ctx)
+    while time.monotonic() < deadline:
+        time.sleep(0.02)
+    record(payload, ctx, "end")
+    return {"pid": os.getpid(), "attempt": ctx.attempt.number}
+
+
+@sy.task(id="e2e-limited", queue=LIMITED, retry=RETRY)
+async def e2e_limited(payload: dict[str, Any], ctx: sy.RunContext) -> dict[str, Any]:
+    """Recorded runs in a queue that lets two execute at once across all workers."""
+    return await _recorded(payload, ctx)
