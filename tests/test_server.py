@@ -19,12 +19,15 @@ from tests.conftest import make_config
 from tests.processes import poll, serving
 
 TOKENS = "/api/v1/waitpoints/tokens"
+API_KEY = "sy_test_server_key"
+AUTH = {"Authorization": f"Bearer {API_KEY}"}
 
 
 @pytest.fixture
 def server(tmp_path: Path, database_url: str) -> Iterator[str]:
     """A real ``switchyard server`` on a free port; yields its base URL."""
-    with serving(tmp_path, database_url, ["server"]) as (_, base):
+    env = {"SWITCHYARD_API_KEY": API_KEY}
+    with serving(tmp_path, database_url, ["server"], env=env) as (_, base):
         yield base
 
 
@@ -38,7 +41,7 @@ def _signature(database_url: str, token_id: str) -> str:
 
 @pytest.mark.e2e
 def test_token_completed_through_its_callback_url(server: str, database_url: str) -> None:
-    with httpx.Client(base_url=server, timeout=30) as http:
+    with httpx.Client(base_url=server, timeout=30, headers=AUTH) as http:
         created = http.post(TOKENS, json={"timeout": "1h", "tags": ["invoice:1"]})
         assert created.status_code == 201, created.text
         token = created.json()
@@ -72,7 +75,7 @@ def test_token_completed_through_its_callback_url(server: str, database_url: str
 
 @pytest.mark.e2e
 def test_callback_url_errors(server: str, database_url: str) -> None:
-    with httpx.Client(base_url=server, timeout=30) as http:
+    with httpx.Client(base_url=server, timeout=30, headers=AUTH) as http:
         token = http.post(TOKENS, json={}).json()
         url = token["url"]
         path = url.removeprefix(server)
@@ -116,7 +119,7 @@ def test_callback_url_errors(server: str, database_url: str) -> None:
 
 @pytest.mark.e2e
 def test_timeout_complete_and_list_filters(server: str) -> None:
-    with httpx.Client(base_url=server, timeout=30) as http:
+    with httpx.Client(base_url=server, timeout=30, headers=AUTH) as http:
         before = time.time() - 1
         ids = [http.post(TOKENS, json={"tags": [f"n:{i}", "batch"]}).json()["id"] for i in range(3)]
         other = http.post(TOKENS, json={"idempotency_key": "order-7", "tags": "other"}).json()

@@ -4,6 +4,7 @@ Define tasks with :func:`task` or :func:`schema_task`, trigger them from any cod
 and run ``switchyard dev`` (or ``switchyard worker``) to execute them.
 """
 
+from switchyard.client import AsyncClient, Client, ClientError
 from switchyard.core.errors import (
     AbortTaskRunError,
     ChildRunFailedError,
@@ -35,11 +36,14 @@ from switchyard.sdk.task import BatchItem, Task, schema_task, task
 
 __all__ = [
     "AbortTaskRunError",
+    "AsyncClient",
     "Attempt",
     "AttemptStatus",
     "BatchHandle",
     "BatchItem",
     "ChildRunFailedError",
+    "Client",
+    "ClientError",
     "Config",
     "ConfigError",
     "InvalidOptionError",

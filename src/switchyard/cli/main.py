@@ -19,6 +19,7 @@ from switchyard.sdk.config import Config, import_app, load_config
 from switchyard.sdk.registry import REGISTRY
 from switchyard.sdk.runtime import Runtime, configure
 
+from . import keys as keys_cli
 from . import render, serve
 from . import tokens as tokens_cli
 
@@ -430,6 +431,7 @@ def queues_list(state: State) -> None:
 
 cli.add_command(serve.server)
 cli.add_command(tokens_cli.tokens)
+cli.add_command(keys_cli.keys)
 runs.add_command(tokens_cli.runs_skip_wait)
 
 # Registers `queues show|pause|resume|limit`, `env …` and `runs explain` on the groups above.

@@ -62,6 +62,11 @@ class Config:
     """Where ``switchyard server`` is reachable from outside; token callback URLs use it."""
     telemetry: Any = None
     """Telemetry exporters (see the telemetry docs)."""
+    api_url: str | None = None
+    """A ``switchyard server`` URL: with ``api_key``, triggers from outside runs go
+    over HTTP instead of to the database (``SWITCHYARD_API_URL``)."""
+    api_key: str | None = None
+    """The API key for ``api_url`` (``SWITCHYARD_API_KEY``)."""
 
     def defaults(self) -> Defaults:
         """The engine defaults this config sets."""
@@ -81,6 +86,10 @@ class Config:
             changes["environment"] = env["SWITCHYARD_ENV"]
         if env.get("SWITCHYARD_PUBLIC_URL"):
             changes["public_url"] = env["SWITCHYARD_PUBLIC_URL"]
+        if env.get("SWITCHYARD_API_URL"):
+            changes["api_url"] = env["SWITCHYARD_API_URL"]
+        if env.get("SWITCHYARD_API_KEY"):
+            changes["api_key"] = env["SWITCHYARD_API_KEY"]
         if env.get("SWITCHYARD_APP"):
             changes["app"] = tuple(m.strip() for m in env["SWITCHYARD_APP"].split(",") if m)
         return dataclasses.replace(self, **changes) if changes else self
@@ -98,6 +107,8 @@ def define_config(
     auto_migrate: bool = True,
     public_url: str = DEFAULT_PUBLIC_URL,
     telemetry: Any = None,
+    api_url: str | None = None,
+    api_key: str | None = None,
 ) -> Config:
     """Build a :class:`Config`, checking every value (bad ones raise with the fix)."""
     if isinstance(worker, Mapping):
@@ -119,6 +130,8 @@ def define_config(
         auto_migrate=auto_migrate,
         public_url=public_url,
         telemetry=telemetry,
+        api_url=api_url,
+        api_key=api_key,
     )
 
 

@@ -7,11 +7,15 @@ lazily from the project config the first time a task is triggered.
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING, overload
 
 from switchyard.core.clock import SYSTEM_CLOCK, Clock
 from switchyard.engine import Engine
 from switchyard.sdk.config import Config, load_config
 from switchyard.storage import Storage, open_storage
+
+if TYPE_CHECKING:
+    from switchyard.client import Client
 
 
 class Runtime:
@@ -34,19 +38,72 @@ class Runtime:
 
 _lock = threading.Lock()
 _runtime: Runtime | None = None
+_client: Client | None = None
+_client_resolved = False
+
+
+def _client_of(config: Config) -> Client | None:
+    if not (config.api_url and config.api_key):
+        return None
+    from switchyard.client import Client
+
+    return Client(config.api_url, config.api_key)
+
+
+@overload
+def configure(
+    config: Config | None = None, *, clock: Clock = SYSTEM_CLOCK, storage: Storage | None = None
+) -> Runtime: ...
+@overload
+def configure(
+    config: Config | None = None,
+    *,
+    clock: Clock = SYSTEM_CLOCK,
+    storage: Storage | None = None,
+    client: Client,
+) -> Runtime | None: ...
 
 
 def configure(
-    config: Config | None = None, *, clock: Clock = SYSTEM_CLOCK, storage: Storage | None = None
-) -> Runtime:
-    """Use ``config`` (default: the loaded project config) for every SDK call in this process."""
-    global _runtime
+    config: Config | None = None,
+    *,
+    clock: Clock = SYSTEM_CLOCK,
+    storage: Storage | None = None,
+    client: Client | None = None,
+) -> Runtime | None:
+    """Use ``config`` (default: the loaded project config) for every SDK call in this process.
+
+    ``client`` (a :class:`switchyard.Client`): triggers from outside runs go over HTTP.
+    Given alone, nothing else is set up (no database: returns None). A config with
+    ``api_url`` and ``api_key`` makes such a client too.
+    """
+    global _runtime, _client, _client_resolved
+    if client is not None and config is None and storage is None:
+        with _lock:
+            _client, _client_resolved = client, True
+        return None
     runtime = Runtime(config or load_config(), clock=clock, storage=storage)
     with _lock:
         previous, _runtime = _runtime, runtime
+        _client, _client_resolved = client or _client_of(runtime.config), True
     if previous is not None and previous.storage is not runtime.storage:
         previous.close()
     return runtime
+
+
+def current_client() -> Client | None:
+    """The client triggers go through (outside runs), or None to use the database.
+
+    Set by :func:`configure`; otherwise from ``api_url`` + ``api_key`` in the project
+    config or ``SWITCHYARD_API_URL`` + ``SWITCHYARD_API_KEY``.
+    """
+    global _client, _client_resolved
+    if not _client_resolved:
+        with _lock:
+            if not _client_resolved:
+                config = _runtime.config if _runtime is not None else load_config()
+                _client, _client_resolved = _client_of(config), True
+    return _client
 
 
 def current_runtime() -> Runtime:
@@ -61,8 +118,9 @@ def current_runtime() -> Runtime:
 
 def reset_runtime() -> None:
     """Forget (and close) the configured runtime."""
-    global _runtime
+    global _runtime, _client, _client_resolved
     with _lock:
         previous, _runtime = _runtime, None
+        _client, _client_resolved = None, False
     if previous is not None:
         previous.close()

@@ -25,7 +25,7 @@ from switchyard.sdk.execution import Execution, current_execution, run_sync
 from switchyard.sdk.handles import BatchHandle, RunHandle, TaskRunResult
 from switchyard.sdk.queue import Queue
 from switchyard.sdk.registry import REGISTRY
-from switchyard.sdk.runtime import Runtime, current_runtime
+from switchyard.sdk.runtime import Runtime, current_client, current_runtime
 from switchyard.sdk.schema import Schema, SchemaLike
 
 R = TypeVar("R")
@@ -152,6 +152,9 @@ class Task(Generic[R]):
         opts = {k: v for k, v in locals().items() if k not in ("self", "payload")}
         if current_execution() is not None:
             return run_sync(lambda: self.trigger(payload, **opts))
+        client = current_client()
+        if client is not None:  # configured with an API url: trigger over HTTP
+            return client.trigger(self.id, _wire_payload(self, payload), **opts)
         runtime = current_runtime()
         new = self._new_run(runtime, payload, self._options(opts))
         result = runtime.engine.trigger([new])[0]
@@ -296,6 +299,15 @@ class Task(Generic[R]):
                     **options,
                 )
             )
+        client = current_client()
+        if client is not None:  # configured with an API url: trigger over HTTP
+            return client.batch_trigger(
+                self.id,
+                [_wire_payload(self, item) for item in items],
+                idempotency_key=idempotency_key,
+                idempotency_key_ttl=idempotency_key_ttl,
+                **options,
+            )
         runtime = current_runtime()
         batch_id = runtime.engine.new_batch_id(runtime.clock.now())
         new_runs = self._batch_runs(
@@ -364,6 +376,15 @@ class Task(Generic[R]):
         return runtime.engine.new_run(
             self.info(), payload_json, options, parent=_parent(), batch_id=batch_id
         )
+
+
+def _wire_payload(task: Task[Any], item: Any) -> Any:
+    """A payload (or batch item) to send over HTTP: schema tasks validate it here first."""
+    if isinstance(item, BatchItem):
+        return BatchItem(_wire_payload(task, item.payload), item.options)
+    if task.schema is None:
+        return item
+    return task.schema.dump(task.schema.validate(item))
 
 
 def _require_execution(what: str) -> Execution:

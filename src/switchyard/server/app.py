@@ -15,20 +15,47 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
 from switchyard.sdk.runtime import Runtime
-from switchyard.server import health, tokens
-from switchyard.server.auth import ApiKeyMiddleware, api_key_from_env
+from switchyard.server import (
+    events,
+    health,
+    openapi,
+    public_tokens,
+    queues,
+    runs,
+    tasks_api,
+    tokens,
+)
+from switchyard.server.access import AccessMiddleware, api_key_from_env, rate_limit_from_env
 from switchyard.server.errors import EXCEPTION_HANDLERS
+from switchyard.server.triggering import database_error_handlers
 
-CONCERNS: tuple[ModuleType, ...] = (health, tokens)
+CONCERNS: tuple[ModuleType, ...] = (
+    health,
+    openapi,
+    tasks_api,
+    events,  # before runs: /api/v1/runs/events is not a run id
+    runs,
+    tokens,
+    queues,
+    public_tokens,
+)
 """Route modules, each with ``routes()`` and optionally ``PUBLIC_PATHS``."""
 
 
-def create_app(runtime: Runtime, *, api_key: str | None = None) -> Starlette:
+def create_app(
+    runtime: Runtime, *, api_key: str | None = None, rate_limit: float | None = -1.0
+) -> Starlette:
     """The HTTP API over ``runtime`` (its storage, engine and config).
 
-    ``api_key``: require ``Authorization: Bearer <api_key>`` on every route except
-    ``/healthz`` and token callback URLs. ``None`` (the default) takes it from the
-    ``SWITCHYARD_API_KEY`` environment variable; ``""`` turns the check off.
+    Every route except ``/healthz``, ``/openapi.json``, ``/docs`` and token callback
+    URLs needs ``Authorization: Bearer <key>``: an API key from ``switchyard keys
+    create`` (its environment is the request's), a public token where allowed, or
+    ``api_key``, an extra key for the runtime's own environment. ``None`` (the
+    default) takes that from the ``SWITCHYARD_API_KEY`` environment variable; ``""``
+    turns authentication off (every request works in the runtime's environment).
+
+    ``rate_limit``: requests per second per credential (bursts of twice that);
+    ``None`` for no limit; by default from ``SWITCHYARD_RATE_LIMIT`` (1000/s).
     """
     routes: list[BaseRoute] = []
     public: list[re.Pattern[str]] = []
@@ -36,10 +63,21 @@ def create_app(runtime: Runtime, *, api_key: str | None = None) -> Starlette:
         routes.extend(concern.routes())
         public.extend(getattr(concern, "PUBLIC_PATHS", ()))
     key = api_key_from_env() if api_key is None else api_key
+    if rate_limit is not None and rate_limit < 0:
+        rate_limit = rate_limit_from_env()
     middleware = []
-    if key:
-        middleware.append(Middleware(ApiKeyMiddleware, api_key=key, public=public))
-    app = Starlette(routes=routes, middleware=middleware, exception_handlers=EXCEPTION_HANDLERS)
+    if api_key != "":
+        middleware.append(
+            Middleware(
+                AccessMiddleware,
+                runtime=runtime,
+                public=public,
+                extra_key=key,
+                rate_limit=rate_limit,
+            )
+        )
+    handlers = {**EXCEPTION_HANDLERS, **database_error_handlers()}
+    app = Starlette(routes=routes, middleware=middleware, exception_handlers=handlers)
     app.state.runtime = runtime
     app.state.callback_secret = None
     return app

@@ -8,6 +8,7 @@ to parse anything else, and bad input never becomes a 500.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -17,6 +18,7 @@ from switchyard.core.errors import (
     InvalidOptionError,
     NotSerializableError,
     PayloadTooLargeError,
+    PayloadValidationError,
     RunNotFoundError,
     SwitchyardError,
     UnknownTaskError,
@@ -32,6 +34,7 @@ _HTTP_CODES = {
     413: "payload_too_large",
     415: "unsupported_media_type",
     422: "invalid_request",
+    429: "rate_limited",
     500: "internal_error",
 }
 
@@ -45,26 +48,34 @@ class ApiError(Exception):
         code: str,
         message: str,
         headers: Mapping[str, str] | None = None,
+        details: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.headers = dict(headers or {})
+        self.details = dict(details or {})
 
 
 def error_response(
-    status: int, code: str, message: str, headers: Mapping[str, str] | None = None
+    status: int,
+    code: str,
+    message: str,
+    headers: Mapping[str, str] | None = None,
+    details: Mapping[str, Any] | None = None,
 ) -> JSONResponse:
-    """A JSON error response in the API's shape."""
+    """A JSON error response in the API's shape (``details`` add fields, e.g. ``errors``)."""
     return JSONResponse(
-        {"error": {"code": code, "message": message}}, status_code=status, headers=headers
+        {"error": {"code": code, "message": message, **(details or {})}},
+        status_code=status,
+        headers=headers,
     )
 
 
 async def _api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
-    return error_response(exc.status, exc.code, exc.message, exc.headers)
+    return error_response(exc.status, exc.code, exc.message, exc.headers, exc.details)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -83,6 +94,8 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 async def _switchyard_error(request: Request, exc: Exception) -> Response:
     if isinstance(exc, PayloadTooLargeError):
         return error_response(413, "payload_too_large", str(exc))
+    if isinstance(exc, PayloadValidationError):
+        return error_response(422, "invalid_payload", str(exc), details={"errors": exc.errors})
     if isinstance(exc, RunNotFoundError | UnknownTaskError):
         return error_response(404, "not_found", str(exc))
     if isinstance(exc, InvalidOptionError | NotSerializableError):

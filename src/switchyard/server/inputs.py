@@ -25,8 +25,8 @@ EMPTY = object()
 
 
 def runtime_of(request: Request) -> Runtime:
-    """The runtime the app was created with."""
-    runtime: Runtime = request.app.state.runtime
+    """The runtime of the request's environment (its API key's), else the app's."""
+    runtime: Runtime = request.scope.get("switchyard.runtime") or request.app.state.runtime
     return runtime
 
 
@@ -105,7 +105,12 @@ def iso(timestamp: float | None) -> str | None:
     """A Unix timestamp as ISO 8601 in UTC (``2025-01-02T03:04:05.678Z``), or None."""
     if timestamp is None:
         return None
-    text = dt.datetime.fromtimestamp(timestamp, dt.UTC).isoformat(timespec="milliseconds")
+    try:
+        moment = dt.datetime.fromtimestamp(timestamp, dt.UTC)
+    except (OverflowError, OSError, ValueError):  # beyond year 1-9999: clamp
+        moment = dt.datetime.max if timestamp > 0 else dt.datetime.min
+        moment = moment.replace(tzinfo=dt.UTC)
+    text = moment.isoformat(timespec="milliseconds")
     return text.replace("+00:00", "Z")
 
 

@@ -126,6 +126,9 @@ def _timeout(value: Any) -> DurationLike | dt.datetime | None:
 
 
 def _strings(name: str, value: Any) -> str | list[str] | None:
+    texts = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+    if any(isinstance(v, str) and "\x00" in v for v in texts):
+        raise _invalid(f"invalid {name}: NUL characters are not allowed")
     if value is None or isinstance(value, str):
         return value
     if isinstance(value, list) and all(isinstance(v, str) for v in value):

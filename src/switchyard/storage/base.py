@@ -11,6 +11,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any
 
+from switchyard.core.api_keys import ApiKey, StoredRequest
 from switchyard.core.models import (
     Attempt,
     Claim,
@@ -276,3 +277,73 @@ class Storage(ABC):
     @abstractmethod
     def secret(self, name: str) -> str:
         """A random secret kept in the database, made on first use."""
+
+    # -- the HTTP API: keys, request idempotency, run edits, realtime --------------------
+    @abstractmethod
+    def create_api_key(self, key: ApiKey) -> None:
+        """Store a new API key (its hash and prefix, never the key)."""
+
+    @abstractmethod
+    def list_api_keys(self, environment: str | None) -> list[ApiKey]:
+        """Keys of one environment (of all for None), oldest first."""
+
+    @abstractmethod
+    def find_api_key(self, key_hash: str) -> ApiKey | None:
+        """The key with this hash, revoked or not, or None."""
+
+    @abstractmethod
+    def revoke_api_key(self, key_id: str, now: float) -> ApiKey | None:
+        """Revoke a key; returns it, or None if there is no such key."""
+
+    @abstractmethod
+    def touch_api_key(self, key_id: str, now: float) -> None:
+        """Record that a key was used."""
+
+    @abstractmethod
+    def begin_request(
+        self,
+        environment: str,
+        key: str,
+        request_hash: str,
+        now: float,
+        ttl: float,
+        stale_after: float,
+    ) -> StoredRequest | None:
+        """Reserve an idempotency key for a request (None), or return what is stored."""
+
+    @abstractmethod
+    def finish_request(
+        self, environment: str, key: str, status: int, response: str, now: float, ttl: float
+    ) -> None:
+        """Store the response of a reserved request."""
+
+    @abstractmethod
+    def release_request(self, environment: str, key: str) -> None:
+        """Drop the reservation of a request that failed."""
+
+    @abstractmethod
+    def purge_requests(self, now: float) -> int:
+        """Delete expired request records."""
+
+    @abstractmethod
+    def update_run_metadata(
+        self, environment: str, run_id: str, metadata_json: str, now: float
+    ) -> Run | None:
+        """Replace a run's metadata; the run, or None if there is none."""
+
+    @abstractmethod
+    def reschedule_run(
+        self, environment: str, run_id: str, delay_until: float, now: float
+    ) -> tuple[Run | None, bool]:
+        """Move a delayed, not yet started run to a new time; (run, whether it moved)."""
+
+    @abstractmethod
+    def runs_changed(
+        self,
+        environment: str,
+        run_ids: Sequence[str],
+        tags: Sequence[str],
+        since: float,
+        limit: int = 5000,
+    ) -> list[tuple[str | None, Run]]:
+        """Runs by id or tag updated after ``since``, each with the tag it matched."""

@@ -44,6 +44,7 @@ from switchyard.storage.rows import (
     task_from_row,
     waitpoint_from_row,
 )
+from switchyard.storage.sql_api import SqlApi
 from switchyard.storage.sql_queues import SqlQueues
 from switchyard.storage.sql_waitpoints import SqlWaitpoints
 
@@ -67,7 +68,7 @@ def _dump(value: Any) -> str | None:
     return None if value is None else json.dumps(value, separators=(",", ":"))
 
 
-class SqlStorage(SqlWaitpoints, SqlQueues, Storage):
+class SqlStorage(SqlApi, SqlWaitpoints, SqlQueues, Storage):
     """A :class:`Storage` over SQL; subclasses provide connections and dialect SQL."""
 
     q: dict[str, str]

@@ -1,0 +1,307 @@
+"""Who is calling, in which environment, and how often: API keys, public tokens, limits.
+
+Every request to a path that is not public needs a credential, sent as
+``Authorization: Bearer <credential>``:
+
+- a **secret API key** (``switchyard keys create``): full access to its environment;
+- the key in ``SWITCHYARD_API_KEY`` (or ``create_app(api_key=...)``): an extra secret
+  key for the server's own environment, handy in development;
+- a **public token** (``POST /api/v1/auth/public-tokens``): reads one run or completes
+  one token, until it expires. Browsers can send it as ``?access_token=`` too, since
+  ``EventSource`` cannot set headers.
+
+The credential decides the environment: each request gets a runtime view whose engine
+works in that environment (``runtime_of(request)`` returns it). Each credential also
+has a token bucket (``rate_limit`` requests per second, bursts of twice that).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import os
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from urllib.parse import parse_qs
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from switchyard.core.api_keys import (
+    COMPLETE_TOKEN,
+    PUBLIC_TOKEN_PREFIX,
+    PUBLIC_TOKEN_SECRET,
+    READ_RUN,
+    ApiKey,
+    InvalidPublicToken,
+    PublicClaims,
+    hash_key,
+    verify_public_token,
+)
+from switchyard.engine import Engine
+from switchyard.sdk.runtime import Runtime
+from switchyard.server.errors import ApiError, error_response
+
+API_KEY_ENV = "SWITCHYARD_API_KEY"
+
+
+def api_key_from_env() -> str | None:
+    """The extra API key from ``SWITCHYARD_API_KEY``, or None when it is unset."""
+    return os.environ.get(API_KEY_ENV) or None
+
+
+RATE_LIMIT_ENV = "SWITCHYARD_RATE_LIMIT"
+DEFAULT_RATE_LIMIT = 1000.0
+"""Requests per second per credential and server process (bursts of twice that)."""
+
+RUNTIME_SCOPE_KEY = "switchyard.runtime"
+AUTH_SCOPE_KEY = "switchyard.auth"
+
+_KEY_CACHE_SECONDS = 5.0
+_MISS_CACHE_SECONDS = 1.0
+_TOUCH_EVERY = 60.0
+
+# What a public token may do: (method, path pattern with the object id as group 1).
+_PUBLIC_ROUTES: dict[str, tuple[tuple[str, re.Pattern[str]], ...]] = {
+    READ_RUN: (
+        ("GET", re.compile(r"/api/v1/runs/([^/]+)")),
+        ("GET", re.compile(r"/api/v1/runs/([^/]+)/events")),
+    ),
+    COMPLETE_TOKEN: (
+        ("GET", re.compile(r"/api/v1/waitpoints/tokens/([^/]+)")),
+        ("POST", re.compile(r"/api/v1/waitpoints/tokens/([^/]+)/complete")),
+    ),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Auth:
+    """The credential of a request: its environment, and what it may do."""
+
+    environment: str
+    kind: str
+    """``secret`` (an API key) or ``public`` (a public token)."""
+    key_id: str | None = None
+    claims: PublicClaims | None = None
+
+
+def parse_rate_limit(text: str | None) -> float | None:
+    """``"500"`` / ``"500/s"`` / ``"6000/m"`` → requests per second; ``"off"``/``"0"`` → None."""
+    if text is None or not text.strip():
+        return DEFAULT_RATE_LIMIT
+    value = text.strip().lower()
+    if value in ("off", "none", "0"):
+        return None
+    number, _, unit = value.partition("/")
+    try:
+        rate = float(number)
+    except ValueError:
+        raise ValueError(
+            f"invalid {RATE_LIMIT_ENV}={text!r}: expected requests per second like '500', "
+            "'500/s' or '6000/m', or 'off'"
+        ) from None
+    per = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0}.get(unit)
+    if per is None or rate <= 0:
+        raise ValueError(f"invalid {RATE_LIMIT_ENV}={text!r}: use '500/s', '6000/m' or 'off'")
+    return rate / per
+
+
+def rate_limit_from_env() -> float | None:
+    """The rate limit in ``SWITCHYARD_RATE_LIMIT`` (default 1000 requests/s)."""
+    return parse_rate_limit(os.environ.get(RATE_LIMIT_ENV))
+
+
+class TokenBuckets:
+    """One token bucket per credential: ``rate`` tokens a second, ``burst`` at most."""
+
+    def __init__(self, rate: float, burst: float | None = None) -> None:
+        self.rate = rate
+        self.burst = burst if burst is not None else max(1.0, 2 * rate)
+        self._buckets: dict[str, tuple[float, float]] = {}
+
+    def take(self, who: str, now: float) -> float:
+        """0 when the request may go ahead, else seconds until it may."""
+        tokens, last = self._buckets.get(who, (self.burst, now))
+        tokens = min(self.burst, tokens + (now - last) * self.rate)
+        if tokens >= 1:
+            self._buckets[who] = (tokens - 1, now)
+            return 0.0
+        self._buckets[who] = (tokens, now)
+        if len(self._buckets) > 10_000:  # forget idle credentials
+            self._buckets = {k: v for k, v in self._buckets.items() if now - v[1] < 60}
+        return (1 - tokens) / self.rate
+
+
+def runtime_for(base: Runtime, environment: str) -> Runtime:
+    """``base`` working in ``environment``: same storage and clock, its own engine."""
+    if environment == base.engine.environment:
+        return base
+    view = copy.copy(base)
+    view.config = dataclasses.replace(base.config, environment=environment)
+    view.engine = Engine(
+        storage=base.storage,
+        clock=base.clock,
+        environment=environment,
+        defaults=base.config.defaults(),
+    )
+    return view
+
+
+def auth_of(request: Request) -> Auth | None:
+    """The request's credential (None when the app checks none, or the path is public)."""
+    auth: Auth | None = request.scope.get(AUTH_SCOPE_KEY)
+    return auth
+
+
+def require_secret_key(request: Request) -> None:
+    """Refuse public tokens (routes that only a secret key may use)."""
+    auth = auth_of(request)
+    if auth is not None and auth.kind != "secret":
+        raise ApiError(403, "forbidden", "this needs a secret API key, not a public token")
+
+
+def _unauthorized(message: str) -> ApiError:
+    return ApiError(401, "unauthorized", message, {"WWW-Authenticate": "Bearer"})
+
+
+class AccessMiddleware:
+    """Authenticate, pick the environment, and rate-limit every non-public request."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        runtime: Runtime,
+        public: Sequence[re.Pattern[str]],
+        extra_key: str | None,
+        rate_limit: float | None,
+    ) -> None:
+        self.app = app
+        self.runtime = runtime
+        self._public = tuple(public)
+        self._extra_hash = None if not extra_key else hash_key(extra_key)
+        self._buckets = None if rate_limit is None else TokenBuckets(rate_limit)
+        self._keys: dict[str, tuple[ApiKey | None, float]] = {}
+        self._touched: dict[str, float] = {}
+        self._views: dict[str, Runtime] = {}
+        self._public_secret: str | None = None
+
+    def _view(self, environment: str) -> Runtime:
+        view = self._views.get(environment)
+        if view is None:
+            view = self._views[environment] = runtime_for(self.runtime, environment)
+        return view
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if "\x00" in scope["path"] or b"%00" in scope.get("query_string", b""):
+            response = error_response(
+                400, "bad_request", "the URL contains a NUL character (%00); remove it"
+            )
+            await response(scope, receive, send)
+            return
+        if any(p.fullmatch(scope["path"]) for p in self._public):
+            await self.app(scope, receive, send)
+            return
+        try:
+            auth = await self._authenticate(scope)
+            if auth.kind == "public":
+                self._check_public_scope(scope, auth)
+            if self._buckets is not None:
+                wait = self._buckets.take(auth.key_id or "", time.monotonic())
+                if wait > 0:
+                    raise ApiError(
+                        429,
+                        "rate_limited",
+                        f"too many requests for this credential; retry in {wait:.2f}s "
+                        "(the limit is per API key and server process)",
+                        {"Retry-After": str(max(1, round(wait + 0.5)))},
+                    )
+        except ApiError as exc:
+            response = error_response(exc.status, exc.code, exc.message, exc.headers)
+            await response(scope, receive, send)
+            return
+        scope[AUTH_SCOPE_KEY] = auth
+        scope[RUNTIME_SCOPE_KEY] = self._view(auth.environment)
+        await self.app(scope, receive, send)
+
+    async def _authenticate(self, scope: Scope) -> Auth:
+        given = ""
+        for name, value in scope.get("headers", ()):
+            if name == b"authorization":
+                given = value.decode("latin-1").strip()
+                break
+        if given:
+            scheme, _, credential = given.partition(" ")
+            if scheme.lower() != "bearer" or not credential.strip():
+                raise _unauthorized("send the key as 'Authorization: Bearer <key>'")
+            credential = credential.strip()
+        else:
+            query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+            credential = (query.get("access_token") or [""])[0]
+            if credential and not credential.startswith(PUBLIC_TOKEN_PREFIX):
+                raise _unauthorized(
+                    "?access_token= takes public tokens only; send secret keys as "
+                    "'Authorization: Bearer <key>' so they stay out of URLs and logs"
+                )
+        if not credential:
+            raise _unauthorized("missing API key: send 'Authorization: Bearer <key>'")
+        if credential.startswith(PUBLIC_TOKEN_PREFIX):
+            return await self._public_token(credential)
+        digest = hash_key(credential)
+        if digest == self._extra_hash:
+            return Auth(self.runtime.engine.environment, "secret", key_id="env")
+        key = await self._lookup(digest)
+        if key is None:
+            raise _unauthorized("invalid API key")
+        if not key.is_active:
+            raise _unauthorized(f"API key {key.prefix} was revoked; create a new one")
+        return Auth(key.environment, "secret", key_id=key.id)
+
+    async def _lookup(self, digest: str) -> ApiKey | None:
+        now = time.monotonic()
+        cached = self._keys.get(digest)
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        storage = self.runtime.storage
+        key = await run_in_threadpool(storage.find_api_key, digest)
+        ttl = _KEY_CACHE_SECONDS if key is not None else _MISS_CACHE_SECONDS
+        if len(self._keys) > 10_000:
+            self._keys.clear()
+        self._keys[digest] = (key, now + ttl)
+        touched = -_TOUCH_EVERY if key is None else self._touched.get(key.id, -_TOUCH_EVERY)
+        if key is not None and key.is_active and now - touched >= _TOUCH_EVERY:
+            self._touched[key.id] = now
+            await run_in_threadpool(storage.touch_api_key, key.id, self.runtime.clock.now())
+        return key
+
+    async def _public_token(self, token: str) -> Auth:
+        if self._public_secret is None:
+            self._public_secret = await run_in_threadpool(
+                self.runtime.storage.secret, PUBLIC_TOKEN_SECRET
+            )
+        try:
+            claims = verify_public_token(self._public_secret, token, self.runtime.clock.now())
+        except InvalidPublicToken as exc:
+            raise _unauthorized(str(exc)) from None
+        return Auth(claims.environment, "public", key_id=f"public:{claims.id}", claims=claims)
+
+    @staticmethod
+    def _check_public_scope(scope: Scope, auth: Auth) -> None:
+        claims = auth.claims
+        assert claims is not None
+        for method, pattern in _PUBLIC_ROUTES.get(claims.scope, ()):
+            match = pattern.fullmatch(scope["path"])
+            if match and scope["method"] in (method, "HEAD") and match.group(1) == claims.id:
+                return
+        raise ApiError(
+            403,
+            "forbidden",
+            f"this public token only allows {claims.scope} on {claims.id!r}; "
+            "use a secret API key for anything else",
+        )

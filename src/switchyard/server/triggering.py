@@ -1,0 +1,367 @@
+"""Turning trigger requests into runs: options checked field by field, payloads
+validated against the task's schema, and triggers from concurrent requests written in
+one transaction.
+
+Everything a client can get wrong is a 4xx with the field named; nothing is stored
+until every item of a request is valid.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from switchyard.core import jsonutil
+from switchyard.core.clock import Clock
+from switchyard.core.durations import parse_duration
+from switchyard.core.errors import InvalidOptionError, PayloadValidationError, UnknownTaskError
+from switchyard.core.models import NewRun, TaskInfo, TriggerResult
+from switchyard.core.options import MAX_TAG_LENGTH, MAX_TAGS, TriggerOptions
+from switchyard.sdk.registry import REGISTRY
+from switchyard.sdk.runtime import Runtime
+from switchyard.server.errors import ApiError, error_response
+from switchyard.server.inputs import db
+from switchyard.storage import Storage
+
+OPTION_FIELDS = (
+    "delay",
+    "ttl",
+    "priority",
+    "tags",
+    "metadata",
+    "max_attempts",
+    "retry",
+    "max_duration",
+    "queue",
+    "concurrency_key",
+    "idempotency_key",
+    "idempotency_key_ttl",
+)
+RETRY_FIELDS = ("max_attempts", "factor", "min_timeout", "max_timeout", "randomize")
+MAX_SECONDS = 100 * 365 * 86400.0
+"""Durations (and priorities) are at most 100 years."""
+MAX_ATTEMPTS = 10_000
+MAX_BATCH = 1000
+MAX_NAME = 256
+
+_TASK_CACHE_SECONDS = 2.0
+
+
+def invalid(message: str, **details: Any) -> ApiError:
+    """A 422 ``invalid_request``."""
+    return ApiError(422, "invalid_request", message, details=details or None)
+
+
+def check_fields(body: Mapping[str, Any], known: Sequence[str], where: str) -> None:
+    """Refuse fields that are not in ``known`` (a typo must not be silently ignored)."""
+    unknown = sorted(set(body) - set(known))
+    if unknown:
+        raise invalid(
+            f"unknown field(s) in {where}: {', '.join(unknown)}; known: {', '.join(known)}"
+        )
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def duration(value: Any, name: str) -> float:
+    """A duration (``"30s"``, ``"1h30m"``, seconds) of at most 100 years, in seconds."""
+    if not (_number(value) or isinstance(value, str)):
+        raise invalid(f"invalid {name}={value!r}: expected a duration like '30s', '1h' or seconds")
+    try:
+        seconds = parse_duration(value, option=name)
+    except OverflowError:
+        seconds = MAX_SECONDS + 1
+    except InvalidOptionError as exc:
+        raise invalid(str(exc)) from None
+    if seconds > MAX_SECONDS:
+        raise invalid(f"invalid {name}={value!r}: at most 100 years")
+    return seconds
+
+
+def moment(value: Any, name: str) -> dt.datetime | float:
+    """A duration from now (seconds) or an ISO 8601 datetime with an offset."""
+    if isinstance(value, str):
+        text = value.strip()
+        if len(text) >= 10 and text[4:5] == "-":
+            try:
+                when = dt.datetime.fromisoformat(text)
+            except ValueError:
+                raise invalid(
+                    f"invalid {name}={value!r}: expected a duration like '30m' or an ISO 8601 "
+                    "datetime like 2030-01-31T12:00:00Z"
+                ) from None
+            if when.tzinfo is None:
+                raise invalid(f"invalid {name}={value!r}: a datetime needs an offset (Z, +02:00)")
+            return when
+    return duration(value, name)
+
+
+def _string(value: Any, name: str, *, max_length: int = MAX_NAME) -> str:
+    if not isinstance(value, str) or not value or len(value) > max_length:
+        raise invalid(
+            f"invalid {name}={value!r}: expected a string of 1 to {max_length} characters"
+        )
+    if "\x00" in value:
+        raise invalid(f"invalid {name}: NUL characters are not allowed")
+    return value
+
+
+def _strings(value: Any, name: str, *, max_items: int, max_length: int) -> str | list[str]:
+    if isinstance(value, str):
+        return _string(value, name, max_length=max_length)
+    if isinstance(value, list) and 0 < len(value) <= max_items:
+        return [_string(v, f"{name}[{i}]", max_length=max_length) for i, v in enumerate(value)]
+    raise invalid(
+        f"invalid {name}={value!r}: expected a string or a list of 1 to {max_items} strings"
+    )
+
+
+def _retry(value: Any, name: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise invalid(f"invalid {name}={value!r}: expected an object like {{'max_attempts': 5}}")
+    check_fields(value, RETRY_FIELDS, name)
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        field = f"{name}.{key}"
+        if key == "max_attempts":
+            if not isinstance(item, int) or isinstance(item, bool) or not 1 <= item <= MAX_ATTEMPTS:
+                raise invalid(f"invalid {field}={item!r}: expected a whole number 1-{MAX_ATTEMPTS}")
+            out[key] = item
+        elif key == "factor":
+            if not _number(item) or not 1 <= item <= 1000:
+                raise invalid(f"invalid {field}={item!r}: expected a number from 1 to 1000")
+            out[key] = float(item)
+        elif key == "randomize":
+            if not isinstance(item, bool):
+                raise invalid(f"invalid {field}={item!r}: expected true or false")
+            out[key] = item
+        else:
+            out[key] = duration(item, field)
+    low = out.get("min_timeout", 1.0)
+    high = out.get("max_timeout", max(60.0, low))
+    if high < low:
+        raise invalid(f"invalid {name}: max_timeout must be >= min_timeout")
+    return out
+
+
+def parse_options(raw: Any, where: str = "options") -> TriggerOptions:
+    """Trigger options from JSON, each field checked; raises a 422 naming the field."""
+    if raw is None:
+        return TriggerOptions()
+    if not isinstance(raw, dict):
+        raise invalid(f"invalid {where}: expected an object with fields {', '.join(OPTION_FIELDS)}")
+    check_fields(raw, OPTION_FIELDS, where)
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        if value is None:
+            continue
+        name = f"{where}.{key}"
+        if key == "delay":
+            values[key] = moment(value, name)
+        elif key in ("ttl", "max_duration", "idempotency_key_ttl", "priority"):
+            values[key] = duration(value, name)  # a priority is seconds too
+        elif key == "tags":
+            values[key] = _strings(value, name, max_items=MAX_TAGS, max_length=MAX_TAG_LENGTH)
+        elif key == "metadata":
+            if not isinstance(value, dict):
+                raise invalid(f"invalid {name}: expected a JSON object")
+            values[key] = value
+        elif key == "max_attempts":
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise invalid(f"invalid {name}={value!r}: expected a whole number")
+            if not 1 <= value <= MAX_ATTEMPTS:
+                raise invalid(f"invalid {name}={value!r}: expected 1 to {MAX_ATTEMPTS}")
+            values[key] = value
+        elif key == "retry":
+            values[key] = _retry(value, name)
+        elif key in ("queue", "concurrency_key"):
+            values[key] = _string(value, name)
+        elif key == "idempotency_key":
+            values[key] = _strings(value, name, max_items=20, max_length=512)
+    return TriggerOptions(**values)
+
+
+def database_error_handlers() -> dict[Any, Any]:
+    """Exception handlers for input the database refuses (PostgreSQL: NUL in text).
+
+    A safety net behind the checks of each route: a 422, never a 500.
+    """
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - SQLite only
+        return {}
+
+    async def data_error(request: Request, exc: Exception) -> Response:
+        return error_response(
+            422, "invalid_request", f"the database refused a value: {str(exc).splitlines()[0]}"
+        )
+
+    return {psycopg.DataError: data_error}
+
+
+# -- payloads --------------------------------------------------------------------------
+@lru_cache(maxsize=256)
+def _validator(schema_json: str) -> Any:
+    import jsonschema
+
+    schema = jsonutil.loads(schema_json)
+    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+    return cls(schema)
+
+
+def validate_against_schema(task_id: str, schema: dict[str, Any], payload: Any) -> None:
+    """Check ``payload`` against a task's JSON Schema; :class:`PayloadValidationError`."""
+    try:
+        validator = _validator(jsonutil.dumps(schema, limit=1 << 30))
+        errors = sorted(validator.iter_errors(payload), key=lambda e: list(e.absolute_path))
+    except Exception:  # a schema jsonschema cannot use: the worker still validates
+        return
+    if errors:
+        raise PayloadValidationError(
+            task_id,
+            [
+                {"loc": list(e.absolute_path), "msg": e.message, "type": str(e.validator)}
+                for e in errors[:50]
+            ],
+        )
+
+
+class TaskCache:
+    """Task definitions by id: this process's registry, else storage (cached 2 s)."""
+
+    def __init__(self) -> None:
+        self._found: dict[tuple[str, str], tuple[TaskInfo, float]] = {}
+
+    async def get(self, runtime: Runtime, task_id: str) -> TaskInfo:
+        """The task, or :class:`UnknownTaskError` (a 404)."""
+        local = REGISTRY.find(task_id)
+        if local is not None:
+            return local.info()
+        key = (runtime.engine.environment, task_id)
+        now = time.monotonic()
+        cached = self._found.get(key)
+        if cached is None or cached[1] < now:
+            info = await db(runtime.engine.get_task, task_id)
+            if info is None:  # not cached: a worker may register it any moment
+                known = [t.id for t in await db(runtime.engine.list_tasks)]
+                raise UnknownTaskError(task_id, known)
+            if len(self._found) > 10_000:
+                self._found.clear()
+            self._found[key] = cached = (info, now + _TASK_CACHE_SECONDS)
+        assert cached[0] is not None
+        return cached[0]
+
+
+def payload_json(runtime: Runtime, info: TaskInfo, payload: Any) -> str:
+    """Validate (schema tasks) and encode a payload; 413 over the size limit."""
+    limit = runtime.config.max_payload_bytes
+    local = REGISTRY.find(info.id)
+    if local is not None:
+        return local.payload_json(payload, limit)
+    if info.payload_schema is not None:
+        validate_against_schema(info.id, info.payload_schema, payload)
+    return jsonutil.dumps(payload, what=f"payload for task {info.id!r}", limit=limit)
+
+
+def new_run(
+    runtime: Runtime,
+    info: TaskInfo,
+    payload: Any,
+    options: TriggerOptions,
+    batch_id: str | None = None,
+) -> NewRun:
+    """A resolved run; every way it can fail is a 4xx."""
+    text = payload_json(runtime, info, payload)
+    try:
+        return runtime.engine.new_run(info, text, options, batch_id=batch_id)
+    except (InvalidOptionError, PayloadValidationError):
+        raise
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise invalid(f"invalid trigger options: {exc}") from None
+
+
+# -- writing -------------------------------------------------------------------------------
+@dataclass
+class _Pending:
+    runs: list[NewRun]
+    future: asyncio.Future[list[TriggerResult]]
+
+
+class TriggerWriter:
+    """Writes the runs of concurrent trigger requests in few transactions.
+
+    Up to ``max_in_flight`` writes run at once; requests that arrive meanwhile queue
+    up and the next free writer takes them all in one transaction. Under load this
+    turns many small commits into few larger ones (commits wait for the disk); alone,
+    a request is written at once. If a combined write fails, each request is written
+    on its own so only the one at fault fails. A request's runs are all created or none.
+    """
+
+    def __init__(
+        self, storage: Storage, clock: Clock, max_runs: int = 2000, max_in_flight: int = 4
+    ) -> None:
+        self.storage = storage
+        self.clock = clock
+        self.max_runs = max_runs
+        self.max_in_flight = max_in_flight
+        self._pending: list[_Pending] = []
+        self._in_flight = 0
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def write(self, runs: list[NewRun]) -> list[TriggerResult]:
+        """Store ``runs`` (one request's) and return one result per run."""
+        loop = asyncio.get_running_loop()
+        item = _Pending(runs, loop.create_future())
+        self._pending.append(item)
+        if self._in_flight < self.max_in_flight:
+            self._in_flight += 1
+            task = loop.create_task(self._drain())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return await item.future
+
+    async def _drain(self) -> None:
+        try:
+            while self._pending:
+                group: list[_Pending] = []
+                count = 0
+                while self._pending and (
+                    not group or count + len(self._pending[0].runs) <= self.max_runs
+                ):
+                    item = self._pending.pop(0)
+                    group.append(item)
+                    count += len(item.runs)
+                await self._write_group(group)
+        finally:
+            self._in_flight -= 1
+
+    async def _write_group(self, group: list[_Pending]) -> None:
+        runs = [r for item in group for r in item.runs]
+        try:
+            results = await db(self.storage.trigger, runs, self.clock.now())
+        except BaseException as exc:
+            if len(group) == 1 or not isinstance(exc, Exception):
+                for item in group:
+                    if not item.future.done():
+                        item.future.set_exception(exc)
+                if not isinstance(exc, Exception):
+                    raise
+                return
+            for item in group:  # one bad request broke the write: write each alone
+                await self._write_group([item])
+            return
+        start = 0
+        for item in group:
+            if not item.future.done():
+                item.future.set_result(results[start : start + len(item.runs)])
+            start += len(item.runs)
