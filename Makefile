@@ -38,6 +38,9 @@ postgres:
 bench: install postgres
 	$(PY) -m pip install --quiet -e ".[dev,bench]"
 	$(PY) benchmarks/throughput.py
+	$(PY) benchmarks/claims.py
+	$(PY) benchmarks/waits.py
+	$(PY) benchmarks/http.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache examples/quickstart/.switchyard

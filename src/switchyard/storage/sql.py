@@ -420,35 +420,51 @@ class SqlStorage(SqlApi, SqlWaitpoints, SqlQueues, Storage):
     def _fair_candidates(
         self, cur: Cursor, environment: str, tasks_param: Any, capacity: Capacity, limit: int
     ) -> list[Any]:
-        """Round-robin across concurrency keys (rotating which keys a claim visits)."""
+        """Round-robin across concurrency keys, reading only as many keys as it can use.
+
+        Keys are visited in name order from where the previous claim stopped (wrapping
+        around), a window at a time, until the claim is full or 256 keys were visited.
+        """
         after = self._last_key.get(environment, "")
-        cur.execute(
-            self.q["queued_keys"],
-            {"environment": environment, "after": after, "limit": KEYS_PER_CLAIM},
-        )
-        keys = [r["k"] for r in cur.fetchall()]
-        if len(keys) < KEYS_PER_CLAIM and after:
-            cur.execute(
-                self.q["queued_keys"],
-                {"environment": environment, "after": "", "limit": KEYS_PER_CLAIM - len(keys)},
-            )
-            keys += [r["k"] for r in cur.fetchall() if r["k"] not in keys]
-        self._last_key[environment] = keys[-1] if len(keys) >= KEYS_PER_CLAIM else ""
-        each = per_key(limit, len(keys) + 1)
         blocked = self._list_param(sorted(capacity.blocked))
         params = {"environment": environment, "task_ids": tasks_param, "blocked": blocked}
-        groups = []
-        for key in keys:
-            cur.execute(self.q["key_candidates"], {**params, "key": key, "limit": each})
-            groups.append(cur.fetchall())
         cur.execute(self.q["unkeyed_candidates"], {**params, "limit": limit})
-        groups.append(cur.fetchall())
-        chosen = []
-        for row in round_robin(groups):
+        unkeyed = cur.fetchall()
+        chosen: list[Any] = []
+        seen: set[str] = set()
+        visited, wrapped = 0, False
+        while len(chosen) < limit and visited < KEYS_PER_CLAIM:
+            window = min(KEYS_PER_CLAIM - visited, limit - len(chosen))
+            cur.execute(
+                self.q["queued_keys"],
+                {"environment": environment, "after": after, "limit": window},
+            )
+            keys = [r["k"] for r in cur.fetchall()]
+            if not keys:
+                if wrapped or not after:
+                    break
+                wrapped, after = True, ""
+                continue
+            visited += len(keys)
+            after = keys[-1]
+            each = per_key(limit - len(chosen), len(keys) + 1)
+            groups = [unkeyed] if unkeyed else []
+            for key in keys:
+                cur.execute(self.q["key_candidates"], {**params, "key": key, "limit": each})
+                groups.append(cur.fetchall())
+            for row in round_robin(groups):
+                if row["id"] not in seen and capacity.take(row):
+                    seen.add(row["id"])
+                    chosen.append(row)
+                    if len(chosen) == limit:
+                        break
+            unkeyed = [row for row in unkeyed if row["id"] not in seen]
+        for row in unkeyed:  # nothing keyed could be taken: plain runs fill the claim
+            if len(chosen) == limit:
+                break
             if capacity.take(row):
                 chosen.append(row)
-                if len(chosen) == limit:
-                    break
+        self._last_key[environment] = after
         return chosen
 
     def _mark_claimed(
