@@ -252,11 +252,6 @@ DELETE FROM run_waitpoints WHERE run_id = :run_id
 INSERT INTO run_waitpoints (run_id, waitpoint_id, created_at) VALUES (:run_id, :waitpoint_id, :now)
 ON CONFLICT DO NOTHING
 
--- name: suspend_run
-UPDATE runs
-SET status = 'WAITING', worker_id = NULL, lease_expires_at = NULL, updated_at = :now
-WHERE id = :run_id AND current_attempt_id = :attempt_id AND status IN ('EXECUTING', 'WAITING')
-
 -- name: due_waitpoints
 SELECT id, kind FROM waitpoints
 WHERE status = 'PENDING'

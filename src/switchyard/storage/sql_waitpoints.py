@@ -81,34 +81,8 @@ class SqlWaitpoints:
                 if expires is None or expires > now:
                     return waitpoint_from_row(row), True
                 cur.execute(self.q["free_waitpoint_key"], {"id": row["id"], "now": now})
-        waitpoint_id = new_id("waitpoint", now)
-        expires = (
-            now + new.idempotency_ttl
-            if key is not None and new.idempotency_ttl is not None
-            else None
-        )
-        cur.execute(
-            self.q["insert_waitpoint"],
-            {
-                "id": waitpoint_id,
-                "environment": new.environment,
-                "kind": new.kind,
-                "status": WaitpointStatus.PENDING,
-                "output": None,
-                "error": None,
-                "complete_after": new.complete_after,
-                "timeout_at": new.timeout_at,
-                "idempotency_key": key,
-                "idempotency_expires_at": expires,
-                "tags": json.dumps(list(new.tags)),
-                "child_run_id": new.child_run_id,
-                "batch_id": new.batch_id,
-                "batch_total": new.batch_total,
-                "created_by_run_id": new.created_by_run_id,
-                "completed_at": None,
-                "now": now,
-            },
-        )
+        params, created = self._new_waitpoint(new, now)
+        cur.execute(self.q["insert_waitpoint"], params)
         if cur.rowcount == 0:  # a concurrent create won the key
             cur.execute(
                 self.q["find_idempotent_waitpoint"],
@@ -118,10 +92,21 @@ class SqlWaitpoints:
         if new.tags:
             cur.executemany(
                 self.q["insert_waitpoint_tag"],
-                [{"tag": t, "waitpoint_id": waitpoint_id} for t in new.tags],
+                [{"tag": t, "waitpoint_id": created.id} for t in new.tags],
             )
+        return created, False
+
+    @staticmethod
+    def _new_waitpoint(new: NewWaitpoint, now: float) -> tuple[dict[str, Any], Waitpoint]:
+        """Insert parameters for a new waitpoint, and the waitpoint they make."""
+        key = new.idempotency_key
+        expires = (
+            now + new.idempotency_ttl
+            if key is not None and new.idempotency_ttl is not None
+            else None
+        )
         created = Waitpoint(
-            id=waitpoint_id,
+            id=new_id("waitpoint", now),
             environment=new.environment,
             kind=new.kind,
             status=WaitpointStatus.PENDING,
@@ -139,7 +124,26 @@ class SqlWaitpoints:
             created_at=now,
             completed_at=None,
         )
-        return created, False
+        params = {
+            "id": created.id,
+            "environment": new.environment,
+            "kind": new.kind,
+            "status": WaitpointStatus.PENDING,
+            "output": None,
+            "error": None,
+            "complete_after": new.complete_after,
+            "timeout_at": new.timeout_at,
+            "idempotency_key": key,
+            "idempotency_expires_at": expires,
+            "tags": json.dumps(list(new.tags)),
+            "child_run_id": new.child_run_id,
+            "batch_id": new.batch_id,
+            "batch_total": new.batch_total,
+            "created_by_run_id": new.created_by_run_id,
+            "completed_at": None,
+            "now": now,
+        }
+        return params, created
 
     def create_waitpoints(
         self, items: Sequence[tuple[NewWaitpoint, JournalRef | None]], now: float
@@ -148,11 +152,26 @@ class SqlWaitpoints:
         try:
             with self._tx() as cur:
                 out: list[tuple[Waitpoint, bool] | BaseException] = []
+                inserts, tags, journal = [], [], []
                 for new, ref in items:
-                    waitpoint, cached = self._create_waitpoint(cur, new, now)
+                    if new.idempotency_key is None:
+                        # No key, no conflict possible: insert them all in one batch.
+                        params, waitpoint = self._new_waitpoint(new, now)
+                        inserts.append(params)
+                        tags += [{"tag": t, "waitpoint_id": waitpoint.id} for t in new.tags]
+                        cached = False
+                    else:
+                        waitpoint, cached = self._create_waitpoint(cur, new, now)
                     if ref is not None:
-                        self._journal(cur, ref, waitpoint.id, None, now)
+                        journal.append(self._journal_params(ref, waitpoint.id, None, now))
                     out.append((waitpoint, cached))
+                for statement, rows in (
+                    ("insert_waitpoint", inserts),
+                    ("insert_waitpoint_tag", tags),
+                    ("insert_journal", journal),
+                ):
+                    if rows:
+                        cur.executemany(self.q[statement], rows)
                 return out
         except Exception:
             if len(items) == 1:
@@ -176,18 +195,23 @@ class SqlWaitpoints:
         now: float,
     ) -> None:
         cur.execute(
-            self.q["insert_journal"],
-            {
-                "run_id": ref.run_id,
-                "attempt_number": ref.attempt_number,
-                "position": ref.position,
-                "kind": ref.kind,
-                "name": ref.name,
-                "waitpoint_id": waitpoint_id,
-                "result": result_json,
-                "now": now,
-            },
+            self.q["insert_journal"], self._journal_params(ref, waitpoint_id, result_json, now)
         )
+
+    @staticmethod
+    def _journal_params(
+        ref: JournalRef, waitpoint_id: str | None, result_json: str | None, now: float
+    ) -> dict[str, Any]:
+        return {
+            "run_id": ref.run_id,
+            "attempt_number": ref.attempt_number,
+            "position": ref.position,
+            "kind": ref.kind,
+            "name": ref.name,
+            "waitpoint_id": waitpoint_id,
+            "result": result_json,
+            "now": now,
+        }
 
     def record_journal(
         self,
@@ -243,36 +267,53 @@ class SqlWaitpoints:
     def block_runs(
         self, items: Sequence[tuple[str, str, Sequence[str]]], now: float
     ) -> list[list[Waitpoint] | BaseException]:
-        """:meth:`block_run` for many runs in one transaction (group commit)."""
-        out: list[list[Waitpoint] | BaseException] = []
-        with self._tx() as cur:
-            for run_id, attempt_id, waitpoint_ids in items:
-                out.append(self._block(cur, run_id, attempt_id, waitpoint_ids, now))
-            if any(isinstance(r, list) and not r for r in out):
-                self._notify(cur, set())
-        return out
+        """:meth:`block_run` for many runs in one transaction (group commit), set-based.
 
-    def _block(
-        self, cur: Any, run_id: str, attempt_id: str, waitpoint_ids: Sequence[str], now: float
-    ) -> list[Waitpoint] | BaseException:
-        done = []
-        for waitpoint_id in sorted(set(waitpoint_ids)):
-            cur.execute(self.q["lock_waitpoint"], {"id": waitpoint_id})
-            row = cur.fetchone()
-            if row is None:
-                return LookupError(f"no waitpoint {waitpoint_id!r}")
-            if row["status"] != WaitpointStatus.PENDING:
-                done.append(waitpoint_from_row(row))
-        if done:
-            return done
-        cur.execute(self.q["suspend_run"], {"run_id": run_id, "attempt_id": attempt_id, "now": now})
-        if cur.rowcount == 0:
-            return RunNotExecutingError(run_id)
-        cur.executemany(
-            self.q["insert_blocker"],
-            [{"run_id": run_id, "waitpoint_id": w, "now": now} for w in set(waitpoint_ids)],
-        )
-        return []
+        One statement locks every waitpoint, one suspends every run that has nothing
+        completed yet, one batch of inserts records what each run waits on.
+        """
+        all_ids = sorted({w for _, _, ids in items for w in ids})
+        with self._tx() as cur:
+            cur.execute(self.q["lock_waitpoints_by_ids"], {"ids": self._list_param(all_ids)})
+            found = {r["id"]: r for r in cur.fetchall()}
+            out: list[list[Waitpoint] | BaseException] = []
+            suspend: list[tuple[int, str, str, Sequence[str]]] = []
+            for n, (run_id, attempt_id, ids) in enumerate(items):
+                missing = [w for w in ids if w not in found]
+                done = [
+                    waitpoint_from_row(found[w])
+                    for w in sorted(set(ids))
+                    if w in found and found[w]["status"] != WaitpointStatus.PENDING
+                ]
+                if missing:
+                    out.append(LookupError(f"no waitpoint {missing[0]!r}"))
+                elif done:
+                    out.append(done)
+                else:
+                    out.append([])
+                    suspend.append((n, run_id, attempt_id, ids))
+            if suspend:
+                cur.execute(
+                    self.q["suspend_runs_bulk"],
+                    {
+                        "run_ids": self._list_param([r for _, r, _, _ in suspend]),
+                        "attempt_ids": self._list_param([a for _, _, a, _ in suspend]),
+                        "now": now,
+                    },
+                )
+                suspended = {r["id"] for r in cur.fetchall()}
+                blockers = []
+                for n, run_id, _, ids in suspend:
+                    if run_id not in suspended:
+                        out[n] = RunNotExecutingError(run_id)
+                        continue
+                    blockers += [
+                        {"run_id": run_id, "waitpoint_id": w, "now": now} for w in set(ids)
+                    ]
+                if blockers:
+                    cur.executemany(self.q["insert_blocker"], blockers)
+                    self._notify(cur, set())
+        return out
 
     def complete_waitpoint(
         self,
@@ -425,18 +466,12 @@ class SqlWaitpoints:
     def get_waitpoints_many(
         self, id_lists: Sequence[Sequence[str]]
     ) -> list[list[Waitpoint] | BaseException]:
-        """:meth:`get_waitpoints` for many lists in one read transaction."""
-        out: list[list[Waitpoint] | BaseException] = []
+        """:meth:`get_waitpoints` for many lists with one query."""
+        all_ids = sorted({w for ids in id_lists for w in ids})
         with self._read() as cur:
-            for ids in id_lists:
-                found = []
-                for waitpoint_id in ids:
-                    cur.execute(self.q["get_waitpoint"], {"id": waitpoint_id})
-                    row = cur.fetchone()
-                    if row is not None:
-                        found.append(waitpoint_from_row(row))
-                out.append(found)
-        return out
+            cur.execute(self.q["waitpoints_by_ids"], {"ids": self._list_param(all_ids)})
+            found = {r["id"]: waitpoint_from_row(r) for r in cur.fetchall()}
+        return [[found[w] for w in ids if w in found] for ids in id_lists]
 
     def get_waitpoints(self, waitpoint_ids: Sequence[str]) -> list[Waitpoint]:
         """Several waitpoints by id (unknown ids are left out)."""

@@ -130,3 +130,17 @@ RETURNING id
 
 -- name: clear_blockers_bulk
 DELETE FROM run_waitpoints WHERE run_id = ANY(CAST(:run_ids AS TEXT[]))
+
+-- name: waitpoints_by_ids
+SELECT * FROM waitpoints WHERE id = ANY(CAST(:ids AS TEXT[])) ORDER BY id
+
+-- name: lock_waitpoints_by_ids
+SELECT * FROM waitpoints WHERE id = ANY(CAST(:ids AS TEXT[])) ORDER BY id FOR UPDATE
+
+-- name: suspend_runs_bulk
+UPDATE runs
+SET status = 'WAITING', worker_id = NULL, lease_expires_at = NULL, updated_at = :now
+WHERE id = ANY(CAST(:run_ids AS TEXT[]))
+  AND current_attempt_id = ANY(CAST(:attempt_ids AS TEXT[]))
+  AND status IN ('EXECUTING', 'WAITING')
+RETURNING id

@@ -92,3 +92,17 @@ RETURNING id
 
 -- name: clear_blockers_bulk
 DELETE FROM run_waitpoints WHERE run_id IN (SELECT value FROM json_each(:run_ids))
+
+-- name: waitpoints_by_ids
+SELECT * FROM waitpoints WHERE id IN (SELECT value FROM json_each(:ids)) ORDER BY id
+
+-- name: lock_waitpoints_by_ids
+SELECT * FROM waitpoints WHERE id IN (SELECT value FROM json_each(:ids)) ORDER BY id
+
+-- name: suspend_runs_bulk
+UPDATE runs
+SET status = 'WAITING', worker_id = NULL, lease_expires_at = NULL, updated_at = :now
+WHERE id IN (SELECT value FROM json_each(:run_ids))
+  AND current_attempt_id IN (SELECT value FROM json_each(:attempt_ids))
+  AND status IN ('EXECUTING', 'WAITING')
+RETURNING id
