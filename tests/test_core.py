@@ -131,3 +131,8 @@ def test_bad_config_is_explained(tmp_path: Path) -> None:
     empty.write_text("x = 1\n")
     with pytest.raises(ConfigError, match="defines no"):
         load_config(str(empty), environ={})
+
+
+def test_ids_made_in_one_millisecond_keep_creation_order() -> None:
+    made = [new_id("waitpoint", 5000.0) for _ in range(200)]
+    assert made == sorted(made) and len(set(made)) == 200
