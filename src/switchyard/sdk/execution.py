@@ -86,7 +86,6 @@ class Execution:
         self._settling = False
         self.is_suspended = False
         self.suspending = False  # a suspension is being written
-        self.replaying = bool(journal)
 
     # -- journal --------------------------------------------------------------------
     def next_ref(self, kind: str, name: str) -> tuple[JournalRef, JournalEntry | None]:

@@ -226,9 +226,6 @@ SELECT * FROM waitpoints WHERE id = :id
 -- name: waitpoint_for_child_run
 SELECT * FROM waitpoints WHERE child_run_id = :child_run_id
 
--- name: waitpoint_for_batch
-SELECT * FROM waitpoints WHERE batch_id = :batch_id
-
 -- name: lock_waitpoint
 SELECT * FROM waitpoints WHERE id = :id
 
@@ -262,10 +259,6 @@ LIMIT 1000
 -- name: insert_journal
 INSERT INTO journal (run_id, attempt_number, position, kind, name, waitpoint_id, result, created_at)
 VALUES (:run_id, :attempt_number, :position, :kind, :name, :waitpoint_id, :result, :now)
-
--- name: get_journal_entry
-SELECT * FROM journal
-WHERE run_id = :run_id AND attempt_number = :attempt_number AND position = :position
 
 -- name: load_journal
 SELECT j.position, j.kind, j.name, j.waitpoint_id, j.result, w.id AS w_id

@@ -21,7 +21,7 @@ import logging
 import random
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
 
@@ -61,7 +61,6 @@ class _Active:
     claim: Claim
     task: asyncio.Task[None] | None = None
     stopped: bool = False  # canceled, lease lost or evicted: write no outcome
-    started: float = field(default_factory=monotonic)
     execution: Execution | None = None
     claimed: int = 0  # the worker's claim sequence when this run was (re)claimed
     timeout: asyncio.Timeout | None = None
