@@ -116,9 +116,16 @@ def cli(
     ctx.obj = State(config_spec, database_url, environment, app)
 
 
-def _run_worker(runtime: Runtime, sock: socket.socket | None = None, **options: Any) -> int:
+def _run_worker(
+    runtime: Runtime,
+    sock: socket.socket | None = None,
+    api_key: str | None = None,
+    **options: Any,
+) -> int:
     """Run a worker (and the HTTP API on ``sock``, if given) until SIGTERM/SIGINT."""
-    return serve.run_services(runtime, worker_options=options, sock=sock, access_log=False)
+    return serve.run_services(
+        runtime, worker_options=options, sock=sock, access_log=False, api_key=api_key
+    )
 
 
 @cli.command()
@@ -177,6 +184,14 @@ def dev(state: State, concurrency: int | None, host: str, port: int) -> None:
         f"database [bold]{runtime.storage.url}[/]"
     )
     render.console.print(f"API: [bold]{serve.local_url(sock)}[/]")
+    key, fresh = serve.dev_api_key(runtime.config.environment)
+    link = serve.dashboard_link(sock, key) if fresh else f"{serve.local_url(sock)}/"
+    render.console.print(f"dashboard: [bold]{link}[/]", soft_wrap=True)
+    if fresh:
+        render.console.print(
+            "[dim]  (that link signs in with a key made for this process; it also works as "
+            "'Authorization: Bearer' for the API until dev stops)[/]"
+        )
     if runtime.config.public_url != serve.local_url(sock):
         render.console.print(f"token callback URLs use [bold]{runtime.config.public_url}[/]")
     render.console.print(f"tasks: {', '.join(REGISTRY.ids())}")
@@ -186,7 +201,7 @@ def dev(state: State, concurrency: int | None, host: str, port: int) -> None:
             '[cyan]switchyard trigger hello-world --payload \'{"name": "Ada"}\' --wait[/]'
         )
     render.console.print("[dim]Ctrl-C to stop[/]")
-    _run_worker(runtime, sock, concurrency=concurrency)
+    _run_worker(runtime, sock, api_key=key, concurrency=concurrency)
 
 
 @cli.command()

@@ -21,9 +21,11 @@ from typing import TYPE_CHECKING, Any
 import click
 import uvicorn
 
+from switchyard.core.api_keys import new_key
 from switchyard.core.errors import SwitchyardError
 from switchyard.sdk.config import DEFAULT_PUBLIC_URL, Config
 from switchyard.sdk.runtime import Runtime
+from switchyard.server.access import api_key_from_env
 
 from . import render
 
@@ -66,6 +68,19 @@ def local_url(sock: socket.socket) -> str:
     return f"http://{host}:{port}"
 
 
+def dev_api_key(environment: str) -> tuple[str, bool]:
+    """The extra key ``switchyard dev`` accepts: ``SWITCHYARD_API_KEY``, or a new random
+    one for this process; and whether it is new (then it may be printed)."""
+    given = api_key_from_env()
+    return (given, False) if given else (new_key(environment), True)
+
+
+def dashboard_link(sock: socket.socket, key: str) -> str:
+    """The dashboard URL that signs in with ``key`` (in the fragment: never sent to the
+    server, never in a log); the page takes it and removes it from the address bar."""
+    return f"{local_url(sock)}/#key={key}"
+
+
 def with_public_url(config: Config, sock: socket.socket) -> Config:
     """``config`` with token callback URLs pointing at the socket actually bound.
 
@@ -106,11 +121,21 @@ def run_services(
     worker_options: dict[str, Any] | None = None,
     sock: socket.socket | None = None,
     access_log: bool = True,
+    api_key: str | None = None,
 ) -> int:
     """Run a worker (``worker_options`` given) and/or the API (``sock`` given) until
-    SIGTERM/SIGINT; returns the number of attempts the worker executed."""
+    SIGTERM/SIGINT; returns the number of attempts the worker executed.
+
+    ``api_key``: an extra secret key the API accepts (default: ``SWITCHYARD_API_KEY``).
+    """
     return asyncio.run(
-        _serve(runtime, worker_options=worker_options, sock=sock, access_log=access_log)
+        _serve(
+            runtime,
+            worker_options=worker_options,
+            sock=sock,
+            access_log=access_log,
+            api_key=api_key,
+        )
     )
 
 
@@ -120,6 +145,7 @@ async def _serve(
     worker_options: dict[str, Any] | None,
     sock: socket.socket | None,
     access_log: bool,
+    api_key: str | None,
 ) -> int:
     from switchyard.worker import Worker
 
@@ -134,7 +160,7 @@ async def _serve(
 
         server = _Server(
             uvicorn.Config(
-                create_app(runtime),
+                create_app(runtime, api_key=api_key),
                 log_config=None,
                 access_log=access_log,
                 timeout_graceful_shutdown=10,
@@ -199,4 +225,8 @@ def server(state: State, host: str, port: int) -> None:
     )
     if runtime.config.public_url != local_url(sock):
         render.console.print(f"token callback URLs use [bold]{runtime.config.public_url}[/]")
+    how = "an API key (switchyard keys create)"
+    if runtime.config.dashboard_password:
+        how += " or the dashboard password"
+    render.console.print(f"dashboard: [bold]{local_url(sock)}/[/]  sign in with {how}")
     run_services(runtime, sock=sock)

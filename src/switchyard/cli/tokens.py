@@ -8,9 +8,7 @@ from typing import TYPE_CHECKING, Any
 import click
 from rich.table import Table
 
-from switchyard.core.errors import SwitchyardError
-from switchyard.core.states import RunStatus
-from switchyard.core.waitpoints import Waitpoint, WaitpointKind, WaitpointStatus
+from switchyard.core.waitpoints import Waitpoint, WaitpointStatus
 from switchyard.sdk import wait
 from switchyard.sdk.runtime import Runtime
 
@@ -24,7 +22,6 @@ TOKEN_STYLE = {
     WaitpointStatus.COMPLETED: "green",
     WaitpointStatus.TIMED_OUT: "red",
 }
-_TIME_WAITS = (WaitpointKind.DURATION, WaitpointKind.DATETIME)
 
 
 def _status(status: WaitpointStatus) -> str:
@@ -180,21 +177,7 @@ def tokens_timeout(state: State, token_id: str) -> None:
 @click.pass_obj
 def runs_skip_wait(state: State, run_id: str) -> None:
     """End the time wait (wait.for_ / wait.until) a WAITING run is in, now."""
-    runtime = state.runtime()
-    run = runtime.engine.get_run(run_id)
-    if run.status != RunStatus.WAITING:
-        raise SwitchyardError(f"run {run_id} is {run.status}, not waiting; nothing to skip")
-    blocking = runtime.storage.blocking_waitpoints(run_id)
-    waits = [w for w in blocking if w.kind in _TIME_WAITS and w.is_pending]
-    if not waits:
-        kinds = ", ".join(sorted({str(w.kind) for w in blocking})) or "nothing"
-        raise SwitchyardError(
-            f"run {run_id} is not in a time wait (it waits on {kinds}); complete its "
-            "token with `switchyard tokens complete` or wait for its child runs"
-        )
-    now = runtime.clock.now()
-    for waitpoint in waits:
-        runtime.storage.complete_waitpoint(waitpoint.environment, waitpoint.id, now=now)
+    waits = state.runtime().engine.skip_wait(run_id)
     render.console.print(
         f"skipped {len(waits)} wait(s) of [bold]{run_id}[/]: it continues now "
         f"({', '.join(w.id for w in waits)})"

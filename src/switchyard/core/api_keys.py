@@ -27,6 +27,15 @@ PUBLIC_TOKEN_PREFIX = "pt_"
 PUBLIC_TOKEN_SECRET = "public-token"
 """Name of the per-database secret (``storage.secret``) that signs public tokens."""
 
+DASHBOARD_SESSION_PREFIX = "ds_"
+DASHBOARD_SESSION_SECRET = "dashboard-session"
+DASHBOARD_SESSION = "dashboard"
+"""Scope of a dashboard session: what a secret key may do, in one environment.
+
+Signed like a public token, under its own secret and prefix, with the password's
+fingerprint as its id: changing the password signs everybody out."""
+DASHBOARD_SESSION_TTL = 12 * 3600.0
+
 READ_RUN = "read_run"
 COMPLETE_TOKEN = "complete_token"
 PUBLIC_SCOPES = (READ_RUN, COMPLETE_TOKEN)
@@ -52,6 +61,11 @@ class ApiKey:
     def is_active(self) -> bool:
         """False once revoked."""
         return self.revoked_at is None
+
+
+def password_fingerprint(password: str) -> str:
+    """What a dashboard session carries of the password: enough to notice it changed."""
+    return hashlib.sha256(b"switchyard-dashboard\x00" + password.encode()).hexdigest()[:16]
 
 
 def hash_key(key: str) -> str:
@@ -111,22 +125,24 @@ def _sign(secret: str, body: str) -> str:
     return _b64(hmac.new(secret.encode(), body.encode(), hashlib.sha256).digest())
 
 
-def sign_public_token(secret: str, claims: PublicClaims) -> str:
+def sign_public_token(secret: str, claims: PublicClaims, prefix: str = PUBLIC_TOKEN_PREFIX) -> str:
     """A public token carrying ``claims``, signed with ``secret``."""
     payload = {"e": claims.environment, "s": claims.scope, "i": claims.id, "x": claims.expires_at}
     body = _b64(json.dumps(payload, separators=(",", ":")).encode())
-    return f"{PUBLIC_TOKEN_PREFIX}{body}.{_sign(secret, body)}"
+    return f"{prefix}{body}.{_sign(secret, body)}"
 
 
 class InvalidPublicToken(Exception):
     """The token is malformed, forged or expired; the message says which."""
 
 
-def verify_public_token(secret: str, token: str, now: float) -> PublicClaims:
+def verify_public_token(
+    secret: str, token: str, now: float, prefix: str = PUBLIC_TOKEN_PREFIX
+) -> PublicClaims:
     """The claims of a valid, unexpired token; raises :class:`InvalidPublicToken`."""
-    if not token.startswith(PUBLIC_TOKEN_PREFIX) or token.count(".") != 1:
+    if not token.startswith(prefix) or token.count(".") != 1:
         raise InvalidPublicToken("malformed public token")
-    body, signature = token[len(PUBLIC_TOKEN_PREFIX) :].split(".")
+    body, signature = token[len(prefix) :].split(".")
     if not hmac.compare_digest(signature.encode(), _sign(secret, body).encode()):
         raise InvalidPublicToken("invalid public token signature")
     try:

@@ -72,6 +72,10 @@ class InvalidTransitionError(SwitchyardError):
     """A run was asked to move between two states that are not connected."""
 
 
+class NotWaitingError(SwitchyardError):
+    """A run was asked to skip a time wait it is not in."""
+
+
 class AbortTaskRunError(SwitchyardError):
     """Raise inside a task to fail the run at once, without retrying."""
 

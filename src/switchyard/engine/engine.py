@@ -22,7 +22,8 @@ from switchyard.core.models import (
     TriggerResult,
 )
 from switchyard.core.options import TriggerOptions, check_limit
-from switchyard.engine import maintenance
+from switchyard.core.waitpoints import Waitpoint
+from switchyard.engine import maintenance, waits
 from switchyard.engine.enqueue import Defaults, Parent, build_new_run
 from switchyard.engine.explain import Reason, explain
 from switchyard.storage.base import Storage
@@ -94,6 +95,17 @@ class Engine:
     def list_attempts(self, run_id: str) -> list[Attempt]:
         """A run's attempts."""
         return self.storage.list_attempts(run_id)
+
+    def run_waitpoints(self, run_id: str) -> list[Waitpoint]:
+        """Every waitpoint the run waited on or waits on now, oldest first."""
+        self.get_run(run_id)
+        numbers = [a.number for a in self.storage.list_attempts(run_id)]
+        return waits.run_waitpoints(self.storage, run_id, numbers)
+
+    def skip_wait(self, run_id: str) -> list[Waitpoint]:
+        """End the time wait (``wait.for_`` / ``wait.until``) a WAITING run is in, now."""
+        run = self.get_run(run_id)
+        return waits.skip_time_waits(self.storage, run_id, run.status, self.now())
 
     def cancel(self, run_id: str) -> list[str]:
         """Cancel a run and its unfinished descendants."""

@@ -3,7 +3,9 @@
 Loaded from ``switchyard_config.py`` in the working directory, from the file or
 ``module:attribute`` given with ``--config`` / ``SWITCHYARD_CONFIG``, or built with
 :func:`define_config`. Environment variables override what holds URLs and secrets:
-``SWITCHYARD_DATABASE_URL``, ``SWITCHYARD_ENV``, ``SWITCHYARD_APP``.
+``SWITCHYARD_DATABASE_URL``, ``SWITCHYARD_ENV``, ``SWITCHYARD_APP``,
+``SWITCHYARD_PUBLIC_URL``, ``SWITCHYARD_API_URL``, ``SWITCHYARD_API_KEY``,
+``SWITCHYARD_DASHBOARD_PASSWORD``.
 """
 
 from __future__ import annotations
@@ -67,6 +69,17 @@ class Config:
     over HTTP instead of to the database (``SWITCHYARD_API_URL``)."""
     api_key: str | None = None
     """The API key for ``api_url`` (``SWITCHYARD_API_KEY``)."""
+    dashboard_password: str | None = field(default=None, repr=False)
+    """Lets people sign in to the dashboard with this password instead of an API key
+    (``SWITCHYARD_DASHBOARD_PASSWORD``)."""
+
+    def __post_init__(self) -> None:
+        password = self.dashboard_password
+        if password is not None and len(password) < 8:
+            raise ConfigError(
+                "the dashboard password (dashboard_password / SWITCHYARD_DASHBOARD_PASSWORD) "
+                "is shorter than 8 characters; choose a longer one"
+            )
 
     def defaults(self) -> Defaults:
         """The engine defaults this config sets."""
@@ -90,6 +103,8 @@ class Config:
             changes["api_url"] = env["SWITCHYARD_API_URL"]
         if env.get("SWITCHYARD_API_KEY"):
             changes["api_key"] = env["SWITCHYARD_API_KEY"]
+        if env.get("SWITCHYARD_DASHBOARD_PASSWORD"):
+            changes["dashboard_password"] = env["SWITCHYARD_DASHBOARD_PASSWORD"]
         if env.get("SWITCHYARD_APP"):
             changes["app"] = tuple(m.strip() for m in env["SWITCHYARD_APP"].split(",") if m)
         return dataclasses.replace(self, **changes) if changes else self
@@ -109,6 +124,7 @@ def define_config(
     telemetry: Any = None,
     api_url: str | None = None,
     api_key: str | None = None,
+    dashboard_password: str | None = None,
 ) -> Config:
     """Build a :class:`Config`, checking every value (bad ones raise with the fix)."""
     if isinstance(worker, Mapping):
@@ -132,6 +148,7 @@ def define_config(
         telemetry=telemetry,
         api_url=api_url,
         api_key=api_key,
+        dashboard_password=dashboard_password,
     )
 
 

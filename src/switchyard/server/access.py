@@ -6,6 +6,8 @@ Every request to a path that is not public needs a credential, sent as
 - a **secret API key** (``switchyard keys create``): full access to its environment;
 - the key in ``SWITCHYARD_API_KEY`` (or ``create_app(api_key=...)``): an extra secret
   key for the server's own environment, handy in development;
+- a **dashboard session** (``POST /api/v1/auth/dashboard-sessions`` with the dashboard
+  password): what a secret key may do in the server's environment, for 12 hours;
 - a **public token** (``POST /api/v1/auth/public-tokens``): reads one run or completes
   one token, until it expires. Browsers can send it as ``?access_token=`` too, since
   ``EventSource`` cannot set headers.
@@ -32,6 +34,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from switchyard.core.api_keys import (
     COMPLETE_TOKEN,
+    DASHBOARD_SESSION_PREFIX,
+    DASHBOARD_SESSION_SECRET,
     PUBLIC_TOKEN_PREFIX,
     PUBLIC_TOKEN_SECRET,
     READ_RUN,
@@ -39,6 +43,7 @@ from switchyard.core.api_keys import (
     InvalidPublicToken,
     PublicClaims,
     hash_key,
+    password_fingerprint,
     verify_public_token,
 )
 from switchyard.engine import Engine
@@ -188,6 +193,7 @@ class AccessMiddleware:
         self._touched: dict[str, float] = {}
         self._views: dict[str, Runtime] = {}
         self._public_secret: str | None = None
+        self._session_secret: str | None = None
 
     def _view(self, environment: str) -> Runtime:
         view = self._views.get(environment)
@@ -253,6 +259,8 @@ class AccessMiddleware:
             raise _unauthorized("missing API key: send 'Authorization: Bearer <key>'")
         if credential.startswith(PUBLIC_TOKEN_PREFIX):
             return await self._public_token(credential)
+        if credential.startswith(DASHBOARD_SESSION_PREFIX):
+            return await self._dashboard_session(credential)
         digest = hash_key(credential)
         if digest == self._extra_hash:
             return Auth(self.runtime.engine.environment, "secret", key_id="env")
@@ -290,6 +298,25 @@ class AccessMiddleware:
         except InvalidPublicToken as exc:
             raise _unauthorized(str(exc)) from None
         return Auth(claims.environment, "public", key_id=f"public:{claims.id}", claims=claims)
+
+    async def _dashboard_session(self, token: str) -> Auth:
+        password = self.runtime.config.dashboard_password
+        if password is None:
+            raise _unauthorized("dashboard sign-in with a password is off; use an API key")
+        if self._session_secret is None:
+            self._session_secret = await run_in_threadpool(
+                self.runtime.storage.secret, DASHBOARD_SESSION_SECRET
+            )
+        secret = self._session_secret
+        try:
+            claims = verify_public_token(
+                secret, token, self.runtime.clock.now(), DASHBOARD_SESSION_PREFIX
+            )
+        except InvalidPublicToken as exc:
+            raise _unauthorized(str(exc).replace("public token", "dashboard session")) from None
+        if claims.id != password_fingerprint(password):
+            raise _unauthorized("the dashboard password changed: sign in again")
+        return Auth(claims.environment, "secret", key_id="dashboard")
 
     @staticmethod
     def _check_public_scope(scope: Scope, auth: Auth) -> None:

@@ -16,6 +16,7 @@ from starlette.routing import BaseRoute
 
 from switchyard.sdk.runtime import Runtime
 from switchyard.server import (
+    dashboard,
     events,
     health,
     openapi,
@@ -38,6 +39,7 @@ CONCERNS: tuple[ModuleType, ...] = (
     tokens,
     queues,
     public_tokens,
+    dashboard,
 )
 """Route modules, each with ``routes()`` and optionally ``PUBLIC_PATHS``."""
 
@@ -47,9 +49,10 @@ def create_app(
 ) -> Starlette:
     """The HTTP API over ``runtime`` (its storage, engine and config).
 
-    Every route except ``/healthz``, ``/openapi.json``, ``/docs`` and token callback
-    URLs needs ``Authorization: Bearer <key>``: an API key from ``switchyard keys
-    create`` (its environment is the request's), a public token where allowed, or
+    Every route except ``/healthz``, ``/openapi.json``, ``/docs``, token callback URLs
+    and the dashboard's page, files and sign-in (``/``, ``/dashboard/...``) needs
+    ``Authorization: Bearer <key>``: an API key from ``switchyard keys create`` (its
+    environment is the request's), a dashboard session, a public token where allowed, or
     ``api_key``, an extra key for the runtime's own environment. ``None`` (the
     default) takes that from the ``SWITCHYARD_API_KEY`` environment variable; ``""``
     turns authentication off (every request works in the runtime's environment).
@@ -79,5 +82,6 @@ def create_app(
     handlers = {**EXCEPTION_HANDLERS, **database_error_handlers()}
     app = Starlette(routes=routes, middleware=middleware, exception_handlers=handlers)
     app.state.runtime = runtime
+    app.state.auth = bool(middleware)
     app.state.callback_secret = None
     return app

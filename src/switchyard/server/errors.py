@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 from switchyard.core.errors import (
     InvalidOptionError,
     NotSerializableError,
+    NotWaitingError,
     PayloadTooLargeError,
     PayloadValidationError,
     RunNotFoundError,
@@ -98,6 +99,8 @@ async def _switchyard_error(request: Request, exc: Exception) -> Response:
         return error_response(422, "invalid_payload", str(exc), details={"errors": exc.errors})
     if isinstance(exc, RunNotFoundError | UnknownTaskError):
         return error_response(404, "not_found", str(exc))
+    if isinstance(exc, NotWaitingError):
+        return error_response(409, "conflict", str(exc))
     if isinstance(exc, InvalidOptionError | NotSerializableError):
         return error_response(422, "invalid_request", str(exc))
     return error_response(400, "bad_request", str(exc))

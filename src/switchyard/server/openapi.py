@@ -9,322 +9,23 @@ from __future__ import annotations
 
 import re
 from importlib import resources
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import BaseRoute, Route
 
 import switchyard
-from switchyard.core.states import RunStatus
-from switchyard.core.waitpoints import WaitpointStatus
+from switchyard.server.openapi_schemas import (
+    ANY,
+    BOOL,
+    SCHEMAS,
+    STR,
+    J,
+    ref,
+)
 
 PUBLIC_PATHS = (re.compile(r"/openapi\.json"), re.compile(r"/docs"))
 """The description of the API is no secret: no API key needed."""
-
-J = dict[str, Any]
-ANY: J = {}
-STR: J = {"type": "string"}
-INT: J = {"type": "integer"}
-NUM: J = {"type": "number"}
-BOOL: J = {"type": "boolean"}
-TIME: J = {"type": ["string", "null"], "format": "date-time"}
-OBJ: J = {"type": "object"}
-
-
-def _null(schema: J) -> J:
-    kind = schema.get("type")
-    if isinstance(kind, str):
-        return {**schema, "type": [kind, "null"]}
-    return {"anyOf": [schema, {"type": "null"}]}
-
-
-def ref(name: str) -> J:
-    """A reference to a component schema."""
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def obj(props: J, required: list[str] | None = None, extra: bool = True) -> J:
-    """An object schema (``required`` defaults to every property)."""
-    schema: J = {"type": "object", "properties": props}
-    schema["required"] = list(props) if required is None else required
-    if not extra:
-        schema["additionalProperties"] = False
-    return schema
-
-
-def _list_of(name: str) -> J:
-    return obj({"data": {"type": "array", "items": ref(name)}, "next_cursor": _null(STR)})
-
-
-DURATION: J = {
-    "description": "A duration: seconds, or text like `30s`, `5m`, `1h30m`, `2d`, `1w`.",
-    "anyOf": [{"type": "number", "minimum": 0}, {"type": "string", "minLength": 1}],
-}
-STRINGS: J = {"anyOf": [STR, {"type": "array", "items": STR}]}
-MOMENT: J = {
-    "description": "Start no earlier than this: a duration from now, or an ISO 8601 "
-    "datetime with an offset.",
-    "anyOf": [*DURATION["anyOf"], {"type": "string", "format": "date-time"}],
-}
-
-SCHEMAS: dict[str, J] = {
-    "Error": obj(
-        {
-            "error": obj(
-                {
-                    "code": {**STR, "description": "Stable, machine-readable."},
-                    "message": {**STR, "description": "What was wrong and how to fix it."},
-                    "errors": {
-                        "type": "array",
-                        "description": "Field errors of a payload that fails its schema.",
-                        "items": obj({"loc": {"type": "array"}, "msg": STR, "type": STR}),
-                    },
-                },
-                ["code", "message"],
-            )
-        }
-    ),
-    "Run": obj(
-        {
-            "id": STR,
-            "task_id": STR,
-            "environment": STR,
-            "queue": STR,
-            "status": {"type": "string", "enum": [s.value for s in RunStatus]},
-            "is_final": BOOL,
-            "payload": ANY,
-            "output": ANY,
-            "error": _null(OBJ),
-            "tags": {"type": "array", "items": STR},
-            "metadata": OBJ,
-            "priority": NUM,
-            "attempt_count": INT,
-            "created_at": TIME,
-            "queued_at": TIME,
-            "delay_until": TIME,
-            "expires_at": TIME,
-            "started_at": TIME,
-            "finished_at": TIME,
-            "updated_at": TIME,
-            "retry": OBJ,
-            "max_duration": _null(NUM),
-            "ttl": _null(NUM),
-            "idempotency_key": _null(STR),
-            "idempotency_expires_at": TIME,
-            "concurrency_key": _null(STR),
-            "parent_run_id": _null(STR),
-            "root_run_id": _null(STR),
-            "batch_id": _null(STR),
-            "replayed_from": _null(STR),
-        }
-    ),
-    "Attempt": obj(
-        {
-            "id": STR,
-            "number": INT,
-            "status": STR,
-            "worker_id": _null(STR),
-            "started_at": TIME,
-            "finished_at": TIME,
-            "error": _null(OBJ),
-        }
-    ),
-    "RunWithAttempts": {
-        "allOf": [
-            ref("Run"),
-            obj({"attempts": {"type": "array", "items": ref("Attempt")}}),
-        ]
-    },
-    "RunList": _list_of("Run"),
-    "TriggerOptions": {
-        "type": "object",
-        "additionalProperties": False,
-        "description": "Every option of `Task.trigger`; left out, the task's or config's.",
-        "properties": {
-            "delay": MOMENT,
-            "ttl": {**DURATION, "description": "Expire if not started within this."},
-            "priority": {**NUM, "minimum": 0, "description": "Seconds ahead in the queue."},
-            "tags": {**STRINGS, "description": "Up to 10 tags of 1-128 characters."},
-            "metadata": OBJ,
-            "max_attempts": {**INT, "minimum": 1},
-            "retry": {
-                "type": "object",
-                "additionalProperties": False,
-                "properties": {
-                    "max_attempts": {**INT, "minimum": 1},
-                    "factor": {**NUM, "minimum": 1},
-                    "min_timeout": DURATION,
-                    "max_timeout": DURATION,
-                    "randomize": BOOL,
-                },
-            },
-            "max_duration": DURATION,
-            "queue": STR,
-            "concurrency_key": STR,
-            "idempotency_key": {
-                **STRINGS,
-                "description": "Triggering again with the key returns the same run.",
-            },
-            "idempotency_key_ttl": DURATION,
-        },
-    },
-    "TriggerRequest": {
-        "type": "object",
-        "additionalProperties": False,
-        "properties": {
-            "payload": {**ANY, "description": "Any JSON; checked against the task's schema."},
-            "options": ref("TriggerOptions"),
-        },
-    },
-    "TriggerResult": obj({"id": STR, "task_id": STR, "is_cached": BOOL}),
-    "BatchItem": {
-        "type": "object",
-        "additionalProperties": False,
-        "properties": {
-            "task": {**STR, "description": "Only in /api/v1/batch-trigger: the task id."},
-            "payload": ANY,
-            "options": ref("TriggerOptions"),
-        },
-    },
-    "BatchTriggerRequest": {
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["items"],
-        "properties": {
-            "items": {"type": "array", "minItems": 1, "maxItems": 1000, "items": ref("BatchItem")},
-            "options": ref("TriggerOptions"),
-            "idempotency_key": {**STR, "description": "Item i gets the key [key, i]."},
-            "idempotency_key_ttl": DURATION,
-        },
-    },
-    "BatchResult": obj({"batch_id": STR, "runs": {"type": "array", "items": ref("TriggerResult")}}),
-    "CancelResult": obj({"id": STR, "status": STR, "canceled": {"type": "array", "items": STR}}),
-    "ReplayRequest": {
-        "type": "object",
-        "additionalProperties": False,
-        "properties": {"payload": {**ANY, "description": "A new payload; left out: the same."}},
-    },
-    "RescheduleRequest": obj({"delay": MOMENT}, extra=False),
-    "MetadataRequest": obj({"metadata": OBJ}, extra=False),
-    "Task": obj(
-        {
-            "id": STR,
-            "queue": STR,
-            "payload_schema": {
-                **_null(OBJ),
-                "description": "JSON Schema of the payload (schema tasks), or null.",
-            },
-            "retry": _null(OBJ),
-            "max_duration": _null(NUM),
-            "ttl": _null(NUM),
-            "queue_concurrency_limit": _null(INT),
-        }
-    ),
-    "TaskList": obj({"data": {"type": "array", "items": ref("Task")}}),
-    "Queue": obj(
-        {
-            "name": STR,
-            "environment": STR,
-            "concurrency_limit": _null(INT),
-            "paused": BOOL,
-            "queued": INT,
-            "running": INT,
-        }
-    ),
-    "QueueList": obj({"data": {"type": "array", "items": ref("Queue")}}),
-    "QueueStats": obj(
-        {
-            "name": STR,
-            "environment": STR,
-            "paused": BOOL,
-            "concurrency_limit": _null(INT),
-            "base_limit": _null(INT),
-            "limit_override": _null(INT),
-            "queued": INT,
-            "running": INT,
-            "waiting": INT,
-            "delayed": INT,
-            "oldest_queued_age": _null(NUM),
-            "started_per_minute": NUM,
-            "wait_p50": _null(NUM),
-            "wait_p95": _null(NUM),
-            "window": NUM,
-        },
-        [
-            "name",
-            "environment",
-            "paused",
-            "concurrency_limit",
-            "queued",
-            "running",
-        ],
-    ),
-    "LimitRequest": obj(
-        {"limit": {"type": ["integer", "null"], "minimum": 0, "maximum": 1_000_000}},
-        extra=False,
-    ),
-    "Environment": obj(
-        {
-            "name": STR,
-            "paused": BOOL,
-            "concurrency_limit": _null(INT),
-            "running": INT,
-            "workers": {"type": "array", "items": OBJ},
-        }
-    ),
-    "Token": obj(
-        {
-            "id": STR,
-            "status": {"type": "string", "enum": [s.value for s in WaitpointStatus]},
-            "output": ANY,
-            "error": _null(OBJ),
-            "tags": {"type": "array", "items": STR},
-            "idempotency_key": _null(STR),
-            "timeout_at": TIME,
-            "created_at": TIME,
-            "completed_at": TIME,
-            "url": {**STR, "description": "The callback URL: POST JSON here to complete it."},
-        }
-    ),
-    "TokenList": _list_of("Token"),
-    "TokenCreateRequest": {
-        "type": "object",
-        "additionalProperties": False,
-        "properties": {
-            "timeout": {
-                "description": "A duration, or an ISO 8601 datetime with an offset.",
-                "anyOf": [*DURATION["anyOf"], {"type": "string", "format": "date-time"}],
-            },
-            "idempotency_key": STRINGS,
-            "idempotency_key_ttl": DURATION,
-            "tags": STRINGS,
-        },
-    },
-    "TokenCreated": obj({"id": STR, "url": STR, "is_cached": BOOL}),
-    "TokenCompleteRequest": {
-        "type": "object",
-        "additionalProperties": False,
-        "properties": {"data": {**ANY, "description": "The token's output."}},
-    },
-    "TokenSettled": {
-        "allOf": [ref("Token"), obj({"already_completed": BOOL})],
-    },
-    "CallbackResult": obj({"id": STR, "status": STR, "already_completed": BOOL}),
-    "PublicTokenRequest": obj(
-        {
-            "scope": {"type": "string", "enum": ["read_run", "complete_token"]},
-            "id": {**STR, "description": "The run (read_run) or token (complete_token)."},
-            "expires_in": {**DURATION, "description": "Default 15m, at most 7d."},
-        },
-        ["scope", "id"],
-        extra=False,
-    ),
-    "PublicToken": obj(
-        {"token": STR, "scope": STR, "id": STR, "environment": STR, "expires_at": TIME}
-    ),
-    "Health": obj({"status": STR, "version": STR, "environment": STR}),
-}
 
 _ERRORS = {
     "400": "Malformed request (the body is not JSON, a bad header).",
@@ -602,6 +303,30 @@ def _paths() -> J:
                 operation_id="rescheduleRun",
             )
         },
+        "/api/v1/runs/{run_id}/waitpoints": {
+            "get": _op(
+                "runs",
+                "List a run's waitpoints",
+                {"200": _json(ref("WaitpointList"))},
+                description="What the run waited on or waits on now (time waits, tokens, "
+                "child runs, batches), with their outputs, oldest first.",
+                params=[RUN_ID],
+                errors=("404",),
+                operation_id="listRunWaitpoints",
+            )
+        },
+        "/api/v1/runs/{run_id}/skip-wait": {
+            "post": _op(
+                "runs",
+                "Skip a run's time wait",
+                {"200": _json(ref("SkipResult"))},
+                description="Ends the `wait.for_` / `wait.until` a WAITING run is in, now. "
+                "409 when the run is not waiting, or waits on a token or a child run.",
+                params=[RUN_ID],
+                errors=("404", "409"),
+                operation_id="skipRunWait",
+            )
+        },
         "/api/v1/runs/{run_id}/metadata": {
             "put": _op(
                 "runs",
@@ -693,6 +418,9 @@ def _paths() -> J:
                 "queues",
                 "List queues",
                 {"200": _json(ref("QueueList"))},
+                description="With `stats=true`, each queue comes with its stats (as "
+                "`GET /api/v1/queues/{name}`).",
+                params=[_query("stats", BOOL, "Add each queue's stats.")],
                 operation_id="listQueues",
             )
         },
@@ -791,6 +519,29 @@ def _paths() -> J:
                 body=_body(ref("PublicTokenRequest"), True),
                 errors=("404",),
                 operation_id="createPublicToken",
+            )
+        },
+        "/api/v1/auth/dashboard": {
+            "get": _op(
+                "auth",
+                "How the dashboard signs in",
+                {"200": _json(ref("DashboardInfo"))},
+                public=True,
+                operation_id="dashboardInfo",
+            )
+        },
+        "/api/v1/auth/dashboard-sessions": {
+            "post": _op(
+                "auth",
+                "Sign in to the dashboard with its password",
+                {"201": _json(ref("DashboardSession"), "Created")},
+                description="Only when a dashboard password is configured "
+                "(`SWITCHYARD_DASHBOARD_PASSWORD`). The token is a bearer credential "
+                "for the server's environment, valid 12 hours.",
+                body=_body(ref("DashboardSessionRequest"), True),
+                errors=("401", "404", "422", "429"),
+                public=True,
+                operation_id="createDashboardSession",
             )
         },
     }

@@ -83,9 +83,21 @@ async def _limit(request: Request) -> int | None:
 
 # -- queues ---------------------------------------------------------------------------
 async def list_queues(request: Request) -> JSONResponse:
-    """``GET /api/v1/queues``: every queue with its queued and running counts."""
+    """``GET /api/v1/queues``: every queue with its queued and running counts
+    (``?stats=true``: with each queue's stats instead)."""
     runtime = runtime_of(request)
     queues = await db(runtime.engine.list_queues)
+    with_stats = request.query_params.get("stats", "false").lower()
+    if with_stats not in ("true", "false", "1", "0"):
+        raise invalid(f"invalid stats={with_stats!r}: true or false")
+    if with_stats in ("true", "1"):
+        found = []
+        for queue in queues:
+            try:
+                found.append(stats_json(await db(runtime.engine.queue_stats, queue.name)))
+            except QueueNotFoundError:
+                continue  # deleted since it was listed
+        return JSONResponse({"data": found})
     return JSONResponse({"data": [queue_json(q) for q in queues]})
 
 

@@ -33,7 +33,7 @@ from switchyard.server.inputs import (
 )
 from switchyard.server.tasks_api import _tasks
 from switchyard.server.triggering import check_fields, duration, invalid, moment, payload_json
-from switchyard.server.views import attempt_json, run_json
+from switchyard.server.views import attempt_json, run_json, waitpoint_json
 
 PREFIX = "/api/v1/runs"
 _STATUSES = ", ".join(s.value for s in RunStatus)
@@ -152,6 +152,22 @@ async def replay_run(request: Request) -> Response:
     return await idempotent(request, runtime, body, handle)
 
 
+async def run_waitpoints(request: Request) -> JSONResponse:
+    """``GET /api/v1/runs/{run_id}/waitpoints``: what the run waited on or waits on now
+    (time waits, tokens, child runs, batches) with their outputs, oldest first."""
+    runtime = runtime_of(request)
+    found = await db(runtime.engine.run_waitpoints, request.path_params["run_id"])
+    return JSONResponse({"data": [waitpoint_json(w) for w in found]})
+
+
+async def skip_wait(request: Request) -> JSONResponse:
+    """``POST /api/v1/runs/{run_id}/skip-wait``: end the time wait (``wait.for_`` /
+    ``wait.until``) a WAITING run is in, now; 409 when it is in none."""
+    runtime = runtime_of(request)
+    skipped = await db(runtime.engine.skip_wait, request.path_params["run_id"])
+    return JSONResponse({"skipped": [waitpoint_json(w) for w in skipped]})
+
+
 async def reschedule_run(request: Request) -> JSONResponse:
     """``POST /api/v1/runs/{run_id}/reschedule`` with ``{"delay": "1h" | datetime}``:
     move a run that waits for its ``delay`` to a new time."""
@@ -211,5 +227,7 @@ def routes() -> list[BaseRoute]:
         Route(PREFIX + "/{run_id}/cancel", cancel_run, methods=["POST"]),
         Route(PREFIX + "/{run_id}/replay", replay_run, methods=["POST"]),
         Route(PREFIX + "/{run_id}/reschedule", reschedule_run, methods=["POST"]),
+        Route(PREFIX + "/{run_id}/waitpoints", run_waitpoints, methods=["GET"]),
+        Route(PREFIX + "/{run_id}/skip-wait", skip_wait, methods=["POST"]),
         Route(PREFIX + "/{run_id}/metadata", update_metadata, methods=["PUT"]),
     ]

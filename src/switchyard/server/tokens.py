@@ -81,6 +81,7 @@ def token_json(runtime: Runtime, secret: str, token: Waitpoint) -> dict[str, Any
         "timeout_at": iso(token.timeout_at),
         "created_at": iso(token.created_at),
         "completed_at": iso(token.completed_at),
+        "created_by_run_id": token.created_by_run_id,
         "url": callback_url(runtime, secret, token.id),
     }
 

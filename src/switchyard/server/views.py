@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 from starlette.requests import Request
 
 from switchyard.core.models import Attempt, QueueInfo, Run, TaskInfo
+from switchyard.core.waitpoints import Waitpoint
 from switchyard.server.inputs import iso
 
 T = TypeVar("T")
@@ -59,6 +60,27 @@ def attempt_json(attempt: Attempt) -> dict[str, Any]:
         "started_at": iso(attempt.started_at),
         "finished_at": iso(attempt.finished_at),
         "error": attempt.error,
+    }
+
+
+def waitpoint_json(waitpoint: Waitpoint) -> dict[str, Any]:
+    """A waitpoint of any kind (a time wait, a token, a child run, a batch)."""
+    return {
+        "id": waitpoint.id,
+        "kind": str(waitpoint.kind),
+        "status": str(waitpoint.status),
+        "output": waitpoint.output,
+        "error": waitpoint.error,
+        "complete_after": iso(waitpoint.complete_after),
+        "timeout_at": iso(waitpoint.timeout_at),
+        "idempotency_key": waitpoint.idempotency_key,
+        "tags": list(waitpoint.tags),
+        "child_run_id": waitpoint.child_run_id,
+        "batch_id": waitpoint.batch_id,
+        "batch_total": waitpoint.batch_total,
+        "created_by_run_id": waitpoint.created_by_run_id,
+        "created_at": iso(waitpoint.created_at),
+        "completed_at": iso(waitpoint.completed_at),
     }
 
 

@@ -1,0 +1,132 @@
+"""The dashboard: a browser app at ``/`` over the same HTTP API as every other client.
+
+The page and its scripts are static files (plain ES modules, no build step) served
+from this package; everything they show and do goes through ``/api/v1`` with the
+credential the person signed in with: an API key, or a 12-hour session from the
+dashboard password (``SWITCHYARD_DASHBOARD_PASSWORD``). So the dashboard can do
+exactly what the API allows, and needs no SQL or engine calls of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import re
+import time
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+import switchyard
+from switchyard.core.api_keys import (
+    DASHBOARD_SESSION,
+    DASHBOARD_SESSION_PREFIX,
+    DASHBOARD_SESSION_SECRET,
+    DASHBOARD_SESSION_TTL,
+    PublicClaims,
+    password_fingerprint,
+    sign_public_token,
+)
+from switchyard.server.access import TokenBuckets
+from switchyard.server.errors import ApiError
+from switchyard.server.inputs import db, iso, read_object
+from switchyard.server.triggering import check_fields, invalid
+from switchyard.server.views import app_singleton
+
+INFO_PATH = "/api/v1/auth/dashboard"
+SESSIONS_PATH = "/api/v1/auth/dashboard-sessions"
+PUBLIC_PATHS = (
+    re.compile(r"/"),
+    re.compile(r"/dashboard/.+"),
+    re.compile(re.escape(INFO_PATH)),
+    re.compile(re.escape(SESSIONS_PATH)),
+)
+"""The page, its files, and signing in: no credential needed (the data needs one)."""
+
+_STATIC = StaticFiles(packages=[("switchyard.server.dashboard", "static")])
+_NO_CACHE = {"Cache-Control": "no-cache"}
+_FAILED_SIGN_INS_PER_SECOND = 0.2
+"""Wrong passwords allowed per client address: 10 at once, then one every 5 s."""
+
+
+async def index(request: Request) -> Response:
+    """``GET /``: the dashboard page (the app routes with ``#/...`` in the URL)."""
+    path = _STATIC.lookup_path("index.html")[0]
+    return FileResponse(path, headers=_NO_CACHE, media_type="text/html")
+
+
+async def info(request: Request) -> JSONResponse:
+    """``GET /api/v1/auth/dashboard``: how to sign in, and the limits the forms check."""
+    runtime = request.app.state.runtime
+    return JSONResponse(
+        {
+            "auth": bool(request.app.state.auth),
+            "password": runtime.config.dashboard_password is not None,
+            "environment": runtime.engine.environment,
+            "version": switchyard.__version__,
+            "max_payload_bytes": runtime.config.max_payload_bytes,
+        },
+        headers=_NO_CACHE,
+    )
+
+
+async def create_session(request: Request) -> JSONResponse:
+    """``POST /api/v1/auth/dashboard-sessions`` with ``{"password": ...}``: a 12-hour
+    bearer credential for the server's environment."""
+    runtime = request.app.state.runtime
+    password = runtime.config.dashboard_password
+    if password is None:
+        raise ApiError(
+            404,
+            "not_found",
+            "no dashboard password is configured: sign in with an API key "
+            "(`switchyard keys create`), or set SWITCHYARD_DASHBOARD_PASSWORD",
+        )
+    body = await read_object(request, 4096)
+    check_fields(body, ("password",), "the request body")
+    given = body.get("password")
+    if not isinstance(given, str) or not given:
+        raise invalid('send {"password": "..."}')
+    who = request.client.host if request.client else ""
+    buckets = app_singleton(
+        request, "dashboard_failures", lambda: TokenBuckets(_FAILED_SIGN_INS_PER_SECOND, burst=10)
+    )
+    if not hmac.compare_digest(given.encode(), password.encode()):
+        wait = buckets.take(who, time.monotonic())
+        await asyncio.sleep(0.25)  # slows guessing down further, costs a person nothing
+        if wait > 0:
+            raise ApiError(
+                429,
+                "rate_limited",
+                f"too many wrong passwords from this address; retry in {wait:.0f}s",
+                {"Retry-After": str(max(1, round(wait + 0.5)))},
+            )
+        raise ApiError(401, "unauthorized", "wrong dashboard password")
+    secret = await db(runtime.storage.secret, DASHBOARD_SESSION_SECRET)
+    environment = runtime.engine.environment
+    claims = PublicClaims(
+        environment,
+        DASHBOARD_SESSION,
+        password_fingerprint(password),
+        runtime.clock.now() + DASHBOARD_SESSION_TTL,
+    )
+    return JSONResponse(
+        {
+            "token": sign_public_token(secret, claims, DASHBOARD_SESSION_PREFIX),
+            "environment": environment,
+            "expires_at": iso(claims.expires_at),
+        },
+        status_code=201,
+    )
+
+
+def routes() -> list[BaseRoute]:
+    """The page, its static files, and the sign-in routes."""
+    return [
+        Route("/", index, methods=["GET"]),
+        Route(INFO_PATH, info, methods=["GET"]),
+        Route(SESSIONS_PATH, create_session, methods=["POST"]),
+        Mount("/dashboard", app=_STATIC, name="dashboard"),
+    ]
