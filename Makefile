@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: dev test install lint typecheck pytest postgres bench clean
+.PHONY: dev test install lint typecheck pytest postgres chromium bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,8 +18,9 @@ install: $(STAMP)
 dev: install
 	cd examples/quickstart && ../../$(VENV)/bin/switchyard dev
 
-## make test: lint, type-check and the whole suite on SQLite and PostgreSQL
-test: install postgres lint typecheck pytest
+## make test: lint, type-check and the whole suite on SQLite and PostgreSQL,
+## with the dashboard in headless Chromium
+test: install postgres chromium lint typecheck pytest
 
 lint: install
 	$(PY) -m ruff check src tests benchmarks examples
@@ -33,6 +34,9 @@ pytest: install
 
 postgres:
 	bash scripts/ensure-postgres.sh
+
+chromium:
+	bash scripts/ensure-chromium.sh
 
 ## make bench: the benchmarks (not part of make test)
 bench: install postgres

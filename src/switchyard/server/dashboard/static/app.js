@@ -73,12 +73,16 @@ async function route() {
       link.classList.toggle("active", link.dataset.section === section);
     }
     const args = match.slice(1).map(decodeURIComponent);
+    // Each visit renders into its own element: a slower, older visit that finishes
+    // late fills an element no longer on the page instead of replacing this one.
+    const view = h("div", { class: "view" });
+    main.replaceChildren(view);
     try {
-      await render(main, ...args, params, context(mine));
+      await render(view, ...args, params, context(mine));
     } catch (error) {
       if (mine !== generation) return;
       if (error instanceof ApiError && error.status === 401) return;
-      fill(main, h("div", { class: "card" }, h("h2", {}, error.status === 404 ? "Not found" : "Something went wrong"), h("p", {}, error.message), h("a", { href: "#/runs" }, "Back to runs")));
+      fill(view, h("div", { class: "card" }, h("h2", {}, error.status === 404 ? "Not found" : "Something went wrong"), h("p", {}, error.message), h("a", { href: "#/runs" }, "Back to runs")));
     }
     return;
   }

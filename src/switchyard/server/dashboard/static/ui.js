@@ -131,7 +131,7 @@ export function dialog(title, body, { submitText = "Save", danger = false, submi
     const problem = h("p", { class: "error-text", hidden: true });
     const ok = h("button", { type: "submit", class: danger ? "danger solid" : "primary" }, submitText);
     const cancel = h("button", { type: "button" }, "Cancel");
-    const form = h("form", { method: "dialog" }, h("h2", {}, title), body, problem, h("div", { class: "buttons" }, cancel, ok));
+    const form = h("form", { method: "dialog", novalidate: true }, h("h2", {}, title), body, problem, h("div", { class: "buttons" }, cancel, ok));
     const box = h("dialog", {}, form);
     let result = null;
     cancel.addEventListener("click", () => box.close());

@@ -40,7 +40,7 @@ function waitpointTable(waitpoints) {
   );
 }
 
-function attemptTable(attempts) {
+function attemptTable(attempts, run) {
   if (!attempts.length) return empty("No attempts yet", "The run starts when a worker with its task has a free slot in its queue.");
   return h(
     "table",
@@ -54,7 +54,8 @@ function attemptTable(attempts) {
           "tr",
           {},
           h("td", {}, a.number),
-          h("td", {}, badge(a.status)),
+          // A waiting run's attempt is suspended (its slot is free), not executing.
+          h("td", {}, run.status === "WAITING" && a.status === "EXECUTING" ? badge("WAITING") : badge(a.status)),
           h("td", { class: "mono" }, a.worker_id || "–"),
           h("td", {}, when(a.started_at)),
           h("td", { class: "num" }, duration(between(a.started_at, a.finished_at))),
@@ -184,7 +185,7 @@ export async function render(main, runId, params, ctx) {
       h("div", { class: "card" }, run.error ? [h("h2", {}, "Error"), errorBlock(run.error)] : [h("h2", {}, "Output"), run.is_final ? json(run.output) : h("p", { class: "muted" }, "Not finished yet.")]),
       h("div", { class: "card" }, h("h2", {}, "Metadata"), Object.keys(run.metadata || {}).length ? json(run.metadata) : h("p", { class: "muted" }, "None. A task sets it with ctx.metadata.")),
     );
-    fill(attempts, attemptTable(run.attempts));
+    fill(attempts, attemptTable(run.attempts, run));
     fill(waits, waitpointTable(waitpoints.data));
     fill(children, kids.data.length ? runTable(kids.data) : empty("No child runs", "Runs this one triggers (trigger, trigger_and_wait, batches) show up here."));
   }
