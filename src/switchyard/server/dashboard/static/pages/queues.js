@@ -1,7 +1,7 @@
 // Queues: live counts, throughput and queue wait; pause, resume, limit; the environment.
 
 import { del, get, post, put, queuePath } from "../api.js";
-import { badge, dialog, duration, empty, facts, fill, h, toast } from "../ui.js";
+import { badge, dialog, duration, empty, facts, fill, h, toast, when } from "../ui.js";
 
 const REFRESH_MS = 2000;
 
@@ -59,7 +59,7 @@ function queueTable(queues, reload) {
         h("th", { class: "num" }, "Waiting"),
         h("th", { class: "num hide-narrow" }, "Delayed"),
         h("th", { class: "num" }, "Started/min"),
-        h("th", { class: "num" }, "Queue wait p50 / p95"),
+        h("th", { class: "num", title: "Time from queued to started, last 5 minutes" }, "Wait p50 / p95"),
         h("th", { class: "num hide-narrow" }, "Oldest queued"),
         h("th", {}, ""),
       ),
@@ -127,7 +127,7 @@ function environmentCard(env, ctx, reload) {
     facts([
       ["Running", env.running],
       ["Concurrency limit", env.concurrency_limit ?? "none"],
-      ["Workers", env.workers.length ? env.workers.map((w) => h("div", { class: "mono" }, `${w.hostname} · pid ${w.pid} · ${w.running} running`)) : h("span", { class: "muted" }, "none seen: start one with switchyard worker")],
+      ["Workers", env.workers.length ? env.workers.map((w) => h("div", { class: "mono" }, `${w.hostname} · pid ${w.pid} · ${w.running} running · seen `, when(w.heartbeat_at))) : h("span", { class: "muted" }, "none seen: start one with switchyard worker")],
     ]),
   );
 }
