@@ -212,6 +212,20 @@ def test_token_completed_from_its_page(page: Any, dev: Dev) -> None:
     page.wait_for_selector("table.tokens tbody tr")
     shot(page, dev, "tokens")
 
+    # another one, found by its tag in the list, timed out from its page
+    other = dev.trigger("ui-approval", {"who": "carol"})
+    page.goto(f"{dev.base}/#/tokens")
+    page.fill("input[name=tag]", "ui:carol")
+    page.press("input[name=tag]", "Enter")
+    page.wait_for_url(re.compile(r"tag=ui%3Acarol"))
+    page.locator("tr:has(.chip:text-is('ui:carol')) a[href^='#/tokens/waitpoint_']").click()
+    page.wait_for_selector("h1 .badge[data-status='PENDING']")
+    page.click("text=Time out now")
+    page.click("dialog button:has-text('Time out')")
+    page.wait_for_selector("h1 .badge[data-status='TIMED_OUT']")
+    poll(lambda: dev.run(other)["status"] == "COMPLETED", what="the timed-out run finishing")
+    assert dev.run(other)["output"] == {"decision": None}
+
 
 def test_paused_queue_keeps_a_run_queued_until_resumed(page: Any, dev: Dev) -> None:
     page.goto(f"{dev.base}/#/queues")
