@@ -47,6 +47,8 @@ async def test_page_files_and_info_need_no_key(runtime: Runtime) -> None:
         page = await anon.get("/")
         assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
         assert '<script type="module" src="/dashboard/app.js">' in page.text
+        assert "script-src" not in page.headers["content-security-policy"]  # 'self' only
+        assert page.headers["x-frame-options"] == "DENY"
         for name in ("app.js", "api.js", "ui.js", "pages/runs.js", "style.css"):
             asset = await anon.get(f"/dashboard/{name}")
             assert asset.status_code == 200, name

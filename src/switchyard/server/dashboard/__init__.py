@@ -47,6 +47,14 @@ PUBLIC_PATHS = (
 
 _STATIC = StaticFiles(packages=[("switchyard.server.dashboard", "static")])
 _NO_CACHE = {"Cache-Control": "no-cache"}
+_PAGE_HEADERS = {
+    **_NO_CACHE,
+    # Only this server's scripts run, and no other site can frame the page's buttons.
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
+    "style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
 _FAILED_SIGN_INS_PER_SECOND = 0.2
 """Wrong passwords allowed per client address: 10 at once, then one every 5 s."""
 
@@ -54,7 +62,7 @@ _FAILED_SIGN_INS_PER_SECOND = 0.2
 async def index(request: Request) -> Response:
     """``GET /``: the dashboard page (the app routes with ``#/...`` in the URL)."""
     path = _STATIC.lookup_path("index.html")[0]
-    return FileResponse(path, headers=_NO_CACHE, media_type="text/html")
+    return FileResponse(path, headers=_PAGE_HEADERS, media_type="text/html")
 
 
 async def info(request: Request) -> JSONResponse:
