@@ -7,10 +7,18 @@ import threading
 
 import pytest
 
-from switchyard.core.models import NewRun, Outcome, RunFilter, TaskInfo
+from switchyard.core.models import Claim, NewRun, Outcome, RunFilter, TaskInfo
 from switchyard.core.retry import RetryPolicy
 from switchyard.core.states import AttemptStatus, RunStatus
+from switchyard.core.waitpoints import (
+    JournalRef,
+    NewWaitpoint,
+    Waitpoint,
+    WaitpointKind,
+    WaitpointStatus,
+)
 from switchyard.storage import Storage, open_storage
+from switchyard.storage.rows import new_waitpoint
 
 T0 = 1_767_225_600.0
 
@@ -406,3 +414,116 @@ def test_payload_roundtrip(storage: Storage, payload: str) -> None:
     [r] = storage.trigger([new(payload_json=payload)], T0)
     run = storage.get_run("dev", r.run_id)
     assert run is not None and run.payload == json.loads(payload)
+
+
+# -- parked runs whose timers come due (Storage.resume_due) ------------------------------
+def park(storage: Storage, n: int = 1, **kw: object) -> list[tuple[Claim, Waitpoint]]:
+    """``n`` runs claimed by worker_a, suspended on timers due at T0 + 10, stored with
+    the suspension (create_and_block)."""
+    storage.trigger([new(**kw) for _ in range(n)], T0)
+    claims = storage.claim("dev", "worker_a", ["t"], n, T0, 30.0)
+    made = [
+        (
+            new_waitpoint(
+                NewWaitpoint(
+                    WaitpointKind.DURATION,
+                    "dev",
+                    complete_after=T0 + 10,
+                    created_by_run_id=c.run.id,
+                ),
+                T0,
+            ),
+            JournalRef(c.run.id, c.attempt_number, 0, "wait", "DURATION"),
+        )
+        for c in claims
+    ]
+    items = [
+        (c.run.id, c.attempt_id, [w.id], [(w, ref)])
+        for c, (w, ref) in zip(claims, made, strict=True)
+    ]
+    assert storage.create_and_block(items, T0) == [[] for _ in claims]
+    return [(c, w) for c, (w, _) in zip(claims, made, strict=True)]
+
+
+def parked(runs: list[tuple[Claim, Waitpoint]]) -> list[tuple[str, str, list[str]]]:
+    return [(c.run.id, c.attempt_id, [w.id]) for c, w in runs]
+
+
+def resume(storage: Storage, runs: list[tuple[Claim, Waitpoint]], limit: int = 10) -> list[str]:
+    taken = storage.resume_due("dev", "worker_a", ["t"], parked(runs), limit, T0 + 10, 30.0)
+    return [claim.run.id for claim, _ in taken]
+
+
+def test_create_and_block_stores_new_waitpoints_with_the_suspension(storage: Storage) -> None:
+    [(c, w)] = park(storage)
+    run = storage.get_run("dev", c.run.id)
+    assert run is not None and run.status == RunStatus.WAITING and run.worker_id is None
+    assert storage.get_waitpoint("dev", w.id) == w
+    [entry] = storage.load_journal(c.run.id, c.attempt_number)
+    assert entry.waitpoint_id == w.id and entry.kind == "wait"
+    assert [b.id for b in storage.blocking_waitpoints(c.run.id)] == [w.id]
+
+
+def test_resume_due_takes_a_parked_run_back_in_place(storage: Storage) -> None:
+    [(c, w)] = park(storage)
+    assert storage.resume_due("dev", "worker_a", ["t"], parked([(c, w)]), 10, T0 + 9, 30.0) == []
+    assert storage.get_run("dev", c.run.id).status == RunStatus.WAITING  # type: ignore[union-attr]
+    [(claim, [done])] = storage.resume_due(
+        "dev", "worker_a", ["t"], parked([(c, w)]), 10, T0 + 10, 30.0
+    )
+    assert claim.resumed and (claim.attempt_id, claim.attempt_number) == (c.attempt_id, 1)
+    assert claim.run.status == RunStatus.EXECUTING and claim.run.worker_id == "worker_a"
+    assert done.id == w.id and done.status == WaitpointStatus.COMPLETED
+    assert storage.get_waitpoint("dev", w.id) == done
+    run = storage.get_run("dev", c.run.id)
+    assert run is not None and run.status == RunStatus.EXECUTING
+    assert (run.worker_id, run.lease_expires_at, run.attempt_count) == ("worker_a", T0 + 40, 1)
+    assert storage.blocking_waitpoints(c.run.id) == []
+    assert claim_ids(storage, T0 + 10) == []  # not queued
+    assert resume(storage, [(c, w)]) == []  # already done
+    assert complete(storage, c.run.id, c.attempt_id, T0 + 11) == 1
+
+
+def test_resume_due_queues_runs_of_a_paused_queue(storage: Storage) -> None:
+    runs = park(storage, 2)
+    storage.set_queue_paused("dev", "task/t", True, T0)
+    assert resume(storage, runs) == []
+    for c, w in runs:
+        assert storage.get_run("dev", c.run.id).status == RunStatus.QUEUED  # type: ignore[union-attr]
+        assert storage.get_waitpoint("dev", w.id).status == WaitpointStatus.COMPLETED  # type: ignore[union-attr]
+    storage.set_queue_paused("dev", "task/t", False, T0)
+    claims = storage.claim("dev", "worker_b", ["t"], 10, T0 + 10, 30.0)
+    assert {(c.run.id, c.attempt_id, c.resumed) for c in claims} == {
+        (c.run.id, c.attempt_id, True) for c, _ in runs
+    }
+
+
+def test_resume_due_takes_back_no_more_than_the_free_slots(storage: Storage) -> None:
+    runs = park(storage, 3)
+    ordered = sorted(c.run.id for c, _ in runs)  # same order_key: claims go by id
+    assert resume(storage, runs, limit=2) == ordered[:2]  # no third slot
+    assert storage.get_run("dev", ordered[2]).status == RunStatus.QUEUED  # type: ignore[union-attr]
+
+
+def test_resume_due_leaves_the_slot_to_a_run_queued_ahead(storage: Storage) -> None:
+    [(c, w)] = park(storage, 1)
+    [ahead] = storage.trigger([new(priority=100)], T0)  # dequeued before the parked run
+    assert resume(storage, [(c, w)], limit=1) == []
+    assert storage.get_run("dev", c.run.id).status == RunStatus.QUEUED  # type: ignore[union-attr]
+    assert claim_ids(storage, T0 + 10, limit=1) == [ahead.run_id]
+
+
+def test_resume_due_respects_queue_limits_and_other_attempts(storage: Storage) -> None:
+    limited = {"queue": "payments", "queue_concurrency_limit": 2}
+    runs = park(storage, 2, **limited)
+    [busy] = storage.trigger([new(**limited)], T0)
+    assert claim_ids(storage, T0, limit=1) == [busy.run_id]  # one of the two slots
+    taken = resume(storage, runs)
+    assert len(taken) == 1  # the other waits for a slot, queued
+    other = next(c for c, _ in runs if c.run.id not in taken)
+    assert storage.get_run("dev", other.run.id).status == RunStatus.QUEUED  # type: ignore[union-attr]
+    # A parked copy from another attempt (stale) is never taken back.
+    [(c, w)] = park(storage)
+    stale = [(c.run.id, "attempt_stale", [w.id])]
+    assert storage.resume_due("dev", "worker_a", ["t"], stale, 10, T0 + 10, 30.0) == []
+    assert storage.get_run("dev", c.run.id).status == RunStatus.QUEUED  # type: ignore[union-attr]

@@ -136,6 +136,23 @@ async def test_duration_wait_is_durable_and_frees_the_slot(
     assert run.output == "rested" and run.attempt_count == 1
 
 
+async def test_worker_completes_its_parked_timers_itself(
+    runtime: Runtime, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No maintenance tick completes the wait: the worker that parked the run does, when
+    # it comes due, and continues the run in place (same attempt, no replay).
+    monkeypatch.setattr(runtime.storage, "complete_due_waitpoints", lambda now: 0)
+    handle = await sleeper.trigger({})
+    async with running_worker(runtime, ["wp-sleeper"], concurrency=1) as worker:
+        await eventually(lambda: status(runtime, handle.id) == "WAITING")
+        assert worker.parked == 1
+        clock.advance(3 * 86400)
+        run = await sy.runs.poll(handle, timeout=10)
+        assert worker.parked == 0
+    assert run.output == "rested" and run.attempt_count == 1
+    assert len(runtime.engine.list_attempts(handle.id)) == 1
+
+
 async def test_wait_until(runtime: Runtime, clock: FakeClock) -> None:
     handle = await until_task.trigger({"at": clock.now() + 7200})
     async with running_worker(runtime, ["wp-until"]):

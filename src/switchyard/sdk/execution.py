@@ -21,13 +21,21 @@ from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, Protocol, TypeVar
 
 from switchyard.core.errors import NonDeterminismError
-from switchyard.core.waitpoints import JournalEntry, JournalRef, NewWaitpoint, Waitpoint
+from switchyard.core.waitpoints import (
+    JournalEntry,
+    JournalRef,
+    NewWaitpoint,
+    Waitpoint,
+    WaitpointKind,
+)
 from switchyard.storage.base import Storage
+from switchyard.storage.rows import new_waitpoint
 from switchyard.storage.sql_waitpoints import RunNotExecutingError
 
 T = TypeVar("T")
 # Loop turns to wait before suspending, so siblings in an asyncio.gather reach their waits.
 _SETTLE_TURNS = 3
+_TIMER_KINDS = (WaitpointKind.DURATION, WaitpointKind.DATETIME)
 
 
 class ExecutionHost(Protocol):
@@ -52,9 +60,13 @@ class ExecutionHost(Protocol):
         ...
 
     async def block_run(
-        self, run_id: str, attempt_id: str, waitpoint_ids: Sequence[str]
+        self,
+        run_id: str,
+        attempt_id: str,
+        waitpoint_ids: Sequence[str],
+        new: Sequence[tuple[Waitpoint, JournalRef]] = (),
     ) -> list[Waitpoint]:
-        """Suspend the run on the waitpoints (group-committed with other runs')."""
+        """Store ``new`` waitpoints and suspend the run on the waitpoints (group-committed)."""
         ...
 
 
@@ -83,6 +95,8 @@ class Execution:
         self._position = 0
         self._in_flight = 0
         self._waiting: dict[str, asyncio.Future[Waitpoint]] = {}
+        self._due: dict[str, float] = {}  # timer waitpoint id -> when it completes
+        self._unstored: dict[str, tuple[Waitpoint, JournalRef]] = {}  # see defer_waitpoint
         self._settling = False
         self.is_suspended = False
         self.suspending = False  # a suspension is being written
@@ -123,6 +137,18 @@ class Execution:
             self._in_flight -= 1
             self._schedule_suspend()
 
+    def defer_waitpoint(self, new: NewWaitpoint, ref: JournalRef) -> Waitpoint:
+        """A timer waitpoint stored with the suspension that waits on it, not before.
+
+        Only for waitpoints nothing outside the run can see or share (a timer without
+        an idempotency key): it saves a transaction per wait. If the run never
+        suspends on it, it is never stored, nor is its journal entry, so a replay
+        makes a new one, as it would had the attempt stopped before creating it.
+        """
+        waitpoint = new_waitpoint(new, self.host.now())
+        self._unstored[waitpoint.id] = (waitpoint, ref)
+        return waitpoint
+
     # -- waiting ----------------------------------------------------------------------
     async def wait_for(self, waitpoint: Waitpoint) -> Waitpoint:
         """Block until the waitpoint is no longer pending; return it completed."""
@@ -132,12 +158,15 @@ class Execution:
         if future is None or future.done():
             future = self.loop.create_future()
             self._waiting[waitpoint.id] = future
+        if waitpoint.kind in _TIMER_KINDS and waitpoint.complete_after is not None:
+            self._due[waitpoint.id] = waitpoint.complete_after
         self._schedule_suspend()
         try:
             return await future
         finally:
             if future.done():
                 self._waiting.pop(waitpoint.id, None)
+                self._due.pop(waitpoint.id, None)
 
     def _schedule_suspend(self) -> None:
         if not self._settling and any(not f.done() for f in self._waiting.values()):
@@ -154,10 +183,14 @@ class Execution:
         if self._in_flight or not pending:
             return
         self.suspending = True
+        new = [self._unstored.pop(w) for w in pending if w in self._unstored]
         try:
-            completed = await self.host.block_run(self.run_id, self.attempt_id, pending)
+            completed = await self.host.block_run(self.run_id, self.attempt_id, pending, new)
         except RunNotExecutingError:
             return  # canceled or lease lost: the worker stops this attempt
+        except BaseException:
+            self._unstored.update((w.id, (w, ref)) for w, ref in new)  # not stored
+            raise
         finally:
             self.suspending = False
         if completed:
@@ -166,6 +199,11 @@ class Execution:
         if not self.is_suspended:
             self.is_suspended = True
             self.host.suspended(self)
+
+    def next_due(self) -> float | None:
+        """When the first timer (``wait.for_``/``until``) still waited on completes."""
+        due = [self._due[w] for w, f in self._waiting.items() if not f.done() and w in self._due]
+        return min(due, default=None)
 
     def pending_waitpoint_ids(self) -> list[str]:
         """Waitpoints this execution is still waiting on."""

@@ -108,7 +108,10 @@ async def _wait_until(
             idempotency_ttl=DEFAULT_IDEMPOTENCY_TTL if ttl is None else ttl,
             created_by_run_id=execution.run_id,
         )
-        waitpoint, _ = await execution.create_waitpoint(new, ref)
+        if new.idempotency_key is None:
+            waitpoint = execution.defer_waitpoint(new, ref)  # stored as the run suspends
+        else:
+            waitpoint, _ = await execution.create_waitpoint(new, ref)
     await execution.wait_for(waitpoint)
 
 

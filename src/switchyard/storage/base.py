@@ -210,6 +210,18 @@ class Storage(ABC):
         """Many :meth:`block_run` in one transaction; an exception fails one item."""
 
     @abstractmethod
+    def create_and_block(
+        self,
+        items: Sequence[tuple[str, str, Sequence[str], Sequence[tuple[Waitpoint, JournalRef]]]],
+        now: float,
+    ) -> list[list[Waitpoint] | BaseException]:
+        """:meth:`block_runs` with ``(run, attempt, waitpoint ids, new waitpoints)`` items.
+
+        The new waitpoints (built in memory, each with its wait's journal entry) are
+        stored first, in the same transaction.
+        """
+
+    @abstractmethod
     def get_waitpoints_many(
         self, id_lists: Sequence[Sequence[str]]
     ) -> list[list[Waitpoint] | BaseException]:
@@ -251,6 +263,23 @@ class Storage(ABC):
     @abstractmethod
     def complete_due_waitpoints(self, now: float) -> int:
         """Complete due duration waits and time out expired tokens."""
+
+    @abstractmethod
+    def resume_due(
+        self,
+        environment: str,
+        worker_id: str,
+        task_ids: Sequence[str],
+        parked: Sequence[tuple[str, str, Sequence[str]]],
+        limit: int,
+        now: float,
+        lease_seconds: float,
+    ) -> list[tuple[Claim, list[Waitpoint]]]:
+        """Complete the due timers parked runs ``(run, attempt, waitpoints)`` wait on.
+
+        Up to ``limit`` unblocked runs a claim would take now resume on ``worker_id``
+        (returned with their completed waitpoints); the rest are queued.
+        """
 
     @abstractmethod
     def get_waitpoint(self, environment: str, waitpoint_id: str) -> Waitpoint | None:

@@ -266,9 +266,6 @@ FROM journal j LEFT JOIN waitpoints w ON w.id = j.waitpoint_id
 WHERE j.run_id = :run_id AND j.attempt_number = :attempt_number
 ORDER BY j.position
 
--- name: run_state
-SELECT id, status, current_attempt_id, worker_id FROM runs WHERE id = :id
-
 -- name: unfinished_in_batch
 SELECT COUNT(*) AS n FROM runs
 WHERE batch_id = :batch_id
@@ -277,12 +274,6 @@ WHERE batch_id = :batch_id
 
 -- name: run_waitpoint_ids
 SELECT waitpoint_id FROM run_waitpoints WHERE run_id = :run_id
-
--- name: mark_resumed
-UPDATE runs
-SET status = 'EXECUTING', is_resuming = 0, worker_id = :worker_id,
-    lease_expires_at = :lease_expires_at, updated_at = :now
-WHERE id = :id AND status = 'QUEUED'
 
 -- name: get_setting
 SELECT value FROM settings WHERE name = :name

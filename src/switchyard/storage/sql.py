@@ -38,6 +38,7 @@ from switchyard.storage.claiming import (
     read_capacity,
     round_robin,
 )
+from switchyard.storage.queries import execute_grouped, execute_many
 from switchyard.storage.rows import (
     attempt_from_row,
     run_from_row,
@@ -46,6 +47,7 @@ from switchyard.storage.rows import (
 )
 from switchyard.storage.sql_api import SqlApi
 from switchyard.storage.sql_queues import SqlQueues
+from switchyard.storage.sql_resume import SqlResume
 from switchyard.storage.sql_waitpoints import SqlWaitpoints
 
 
@@ -68,7 +70,7 @@ def _dump(value: Any) -> str | None:
     return None if value is None else json.dumps(value, separators=(",", ":"))
 
 
-class SqlStorage(SqlApi, SqlWaitpoints, SqlQueues, Storage):
+class SqlStorage(SqlApi, SqlWaitpoints, SqlResume, SqlQueues, Storage):
     """A :class:`Storage` over SQL; subclasses provide connections and dialect SQL."""
 
     q: dict[str, str]
@@ -212,17 +214,10 @@ class SqlStorage(SqlApi, SqlWaitpoints, SqlQueues, Storage):
                     continue
             results.append(TriggerResult(params["id"], r.task_id, False))
             tags.extend({"tag": t, "run_id": params["id"]} for t in r.tags)
-        # One row: execute, not executemany (one round trip fewer on PostgreSQL). New
-        # runs need no explicit notify: SQLite workers watch data_version and PostgreSQL
-        # has a NOTIFY trigger on INSERT.
-        if len(plain) == 1:
-            cur.execute(self.q["insert_run"], plain[0])
-        elif plain:
-            cur.executemany(self.q["insert_run"], plain)
-        if len(tags) == 1:
-            cur.execute(self.q["insert_tag"], tags[0])
-        elif tags:
-            cur.executemany(self.q["insert_tag"], tags)
+        # New runs need no explicit notify: SQLite workers watch data_version and
+        # PostgreSQL has a NOTIFY trigger on INSERT.
+        execute_many(cur, self.q, "insert_run", plain)
+        execute_many(cur, self.q, "insert_tag", tags)
         return results
 
     def _insert_keyed(
@@ -473,13 +468,14 @@ class SqlStorage(SqlApi, SqlWaitpoints, SqlQueues, Storage):
         if not rows:
             return []
         lease = now + lease_seconds
-        updates, attempts, claims, resumed = [], [], [], []
+        updates: list[dict[str, Any]] = []
+        attempts: list[dict[str, Any]] = []
+        claims: list[Claim] = []
+        resumed: list[str] = []
         for row in rows:
             run = run_from_row(row)
             if row["is_resuming"]:
-                resumed.append(
-                    {"id": run.id, "worker_id": worker_id, "lease_expires_at": lease, "now": now}
-                )
+                resumed.append(run.id)
                 claimed = dataclasses.replace(
                     run,
                     status=RunStatus.EXECUTING,
@@ -523,11 +519,30 @@ class SqlStorage(SqlApi, SqlWaitpoints, SqlQueues, Storage):
                 updated_at=now,
             )
             claims.append(Claim(claimed, attempt_id, number))
-        if updates:
-            cur.executemany(self.q["mark_claimed"], updates)
-            cur.executemany(self.q["insert_attempt"], attempts)
+        if len(updates) > 1 and "mark_claimed_many" in self.q:
+            cur.execute(
+                self.q["mark_claimed_many"],
+                {
+                    "ids": self._list_param([u["id"] for u in updates]),
+                    "attempt_ids": self._list_param([u["attempt_id"] for u in updates]),
+                    "worker_id": worker_id,
+                    "lease_expires_at": lease,
+                    "now": now,
+                },
+            )
+        else:
+            execute_many(cur, self.q, "mark_claimed", updates)
+        execute_many(cur, self.q, "insert_attempt", attempts)
         if resumed:
-            cur.executemany(self.q["mark_resumed"], resumed)
+            cur.execute(
+                self.q["mark_resumed_many"],
+                {
+                    "ids": self._list_param(resumed),
+                    "worker_id": worker_id,
+                    "lease_expires_at": lease,
+                    "now": now,
+                },
+            )
         return claims
 
     def finish(self, outcomes: Sequence[Outcome], now: float) -> int:
@@ -558,9 +573,12 @@ class SqlStorage(SqlApi, SqlWaitpoints, SqlQueues, Storage):
                 }
             )
         with self._tx() as cur:
-            cur.executemany(self.q["finish_run"], runs)
-            applied = cur.rowcount
-            cur.executemany(self.q["finish_attempt"], attempts)
+            applied = execute_grouped(
+                cur, self.q, "finish_run", runs, ("run_id", "attempt_id"), self._list_param
+            )
+            execute_grouped(
+                cur, self.q, "finish_attempt", attempts, ("attempt_id",), self._list_param
+            )
             self._complete_waiters_of(cur, [o.run_id for o in outcomes if o.status.is_final], now)
             self._notify(cur, envs)
         return applied

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
-from switchyard.core.ids import new_id
+from switchyard.core.states import RunStatus
 from switchyard.core.waitpoints import (
     JournalEntry,
     JournalRef,
@@ -23,10 +23,15 @@ from switchyard.core.waitpoints import (
     WaitpointKind,
     WaitpointStatus,
 )
-from switchyard.storage.rows import waitpoint_from_row
+from switchyard.storage.queries import execute_many
+from switchyard.storage.rows import new_waitpoint, waitpoint_from_row, waitpoint_params
 
 _TIMEOUT_ERROR = {"type": "WaitpointTimeoutError", "message": "the waitpoint timed out"}
 _TIMER_KINDS = (WaitpointKind.DURATION, WaitpointKind.DATETIME)
+
+
+NewTimer = tuple[Waitpoint, JournalRef]
+"""A waitpoint a run made in memory (see ``Execution.defer_waitpoint``) and its journal entry."""
 
 
 class RunNotExecutingError(Exception):
@@ -89,61 +94,19 @@ class SqlWaitpoints:
                 {"environment": new.environment, "idempotency_key": key},
             )
             return waitpoint_from_row(cur.fetchone()), True
-        if new.tags:
-            cur.executemany(
-                self.q["insert_waitpoint_tag"],
-                [{"tag": t, "waitpoint_id": created.id} for t in new.tags],
-            )
+        execute_many(
+            cur,
+            self.q,
+            "insert_waitpoint_tag",
+            [{"tag": t, "waitpoint_id": created.id} for t in new.tags],
+        )
         return created, False
 
     @staticmethod
     def _new_waitpoint(new: NewWaitpoint, now: float) -> tuple[dict[str, Any], Waitpoint]:
         """Insert parameters for a new waitpoint, and the waitpoint they make."""
-        key = new.idempotency_key
-        expires = (
-            now + new.idempotency_ttl
-            if key is not None and new.idempotency_ttl is not None
-            else None
-        )
-        created = Waitpoint(
-            id=new_id("waitpoint", now),
-            environment=new.environment,
-            kind=new.kind,
-            status=WaitpointStatus.PENDING,
-            output=None,
-            error=None,
-            complete_after=new.complete_after,
-            timeout_at=new.timeout_at,
-            idempotency_key=key,
-            idempotency_expires_at=expires,
-            tags=tuple(new.tags),
-            child_run_id=new.child_run_id,
-            batch_id=new.batch_id,
-            batch_total=new.batch_total,
-            created_by_run_id=new.created_by_run_id,
-            created_at=now,
-            completed_at=None,
-        )
-        params = {
-            "id": created.id,
-            "environment": new.environment,
-            "kind": new.kind,
-            "status": WaitpointStatus.PENDING,
-            "output": None,
-            "error": None,
-            "complete_after": new.complete_after,
-            "timeout_at": new.timeout_at,
-            "idempotency_key": key,
-            "idempotency_expires_at": expires,
-            "tags": json.dumps(list(new.tags)),
-            "child_run_id": new.child_run_id,
-            "batch_id": new.batch_id,
-            "batch_total": new.batch_total,
-            "created_by_run_id": new.created_by_run_id,
-            "completed_at": None,
-            "now": now,
-        }
-        return params, created
+        created = new_waitpoint(new, now)
+        return waitpoint_params(created), created
 
     def create_waitpoints(
         self, items: Sequence[tuple[NewWaitpoint, JournalRef | None]], now: float
@@ -170,8 +133,7 @@ class SqlWaitpoints:
                     ("insert_waitpoint_tag", tags),
                     ("insert_journal", journal),
                 ):
-                    if rows:
-                        cur.executemany(self.q[statement], rows)
+                    execute_many(cur, self.q, statement, rows)
                 return out
         except Exception:
             if len(items) == 1:
@@ -267,18 +229,52 @@ class SqlWaitpoints:
     def block_runs(
         self, items: Sequence[tuple[str, str, Sequence[str]]], now: float
     ) -> list[list[Waitpoint] | BaseException]:
-        """:meth:`block_run` for many runs in one transaction (group commit), set-based.
+        """:meth:`block_run` for many runs in one transaction (group commit), set-based."""
+        return self.create_and_block([(run, attempt, ids, ()) for run, attempt, ids in items], now)
 
-        One statement locks every waitpoint, one suspends every run that has nothing
-        completed yet, one batch of inserts records what each run waits on.
+    def create_and_block(
+        self, items: Sequence[tuple[str, str, Sequence[str], Sequence[NewTimer]]], now: float
+    ) -> list[list[Waitpoint] | BaseException]:
+        """:meth:`block_runs`, first storing waitpoints the runs made but did not store yet.
+
+        Items are ``(run id, attempt id, waitpoint ids, new waitpoints)``; a new
+        waitpoint comes with the journal entry of the wait that made it. One statement
+        locks every waitpoint, one suspends every run that has nothing completed yet,
+        one batch of inserts records what each run waits on.
         """
-        all_ids = sorted({w for _, _, ids in items for w in ids})
+        try:
+            return self._create_and_block(items, now)
+        except Exception:
+            if len(items) == 1 or not any(made for *_, made in items):
+                raise
+        # A new waitpoint broke the batch (stored before?): one by one, so only it fails.
+        results: list[list[Waitpoint] | BaseException] = []
+        for item in items:
+            try:
+                results += self._create_and_block([item], now)
+            except Exception as exc:
+                results.append(exc)
+        return results
+
+    def _create_and_block(
+        self, items: Sequence[tuple[str, str, Sequence[str], Sequence[NewTimer]]], now: float
+    ) -> list[list[Waitpoint] | BaseException]:
+        all_ids = sorted({w for _, _, ids, _ in items for w in ids})
         with self._tx() as cur:
+            new = [(w, ref) for *_, made in items for w, ref in made]
+            if new:
+                execute_many(cur, self.q, "insert_waitpoint", [waitpoint_params(w) for w, _ in new])
+                execute_many(
+                    cur,
+                    self.q,
+                    "insert_journal",
+                    [self._journal_params(ref, w.id, None, w.created_at) for w, ref in new],
+                )
             cur.execute(self.q["lock_waitpoints_by_ids"], {"ids": self._list_param(all_ids)})
             found = {r["id"]: r for r in cur.fetchall()}
             out: list[list[Waitpoint] | BaseException] = []
             suspend: list[tuple[int, str, str, Sequence[str]]] = []
-            for n, (run_id, attempt_id, ids) in enumerate(items):
+            for n, (run_id, attempt_id, ids, _) in enumerate(items):
                 missing = [w for w in ids if w not in found]
                 done = [
                     waitpoint_from_row(found[w])
@@ -311,7 +307,7 @@ class SqlWaitpoints:
                         {"run_id": run_id, "waitpoint_id": w, "now": now} for w in set(ids)
                     ]
                 if blockers:
-                    cur.executemany(self.q["insert_blocker"], blockers)
+                    execute_many(cur, self.q, "insert_blocker", blockers)
                     self._notify(cur, set())
         return out
 
@@ -391,14 +387,14 @@ class SqlWaitpoints:
                 return 0
             timers = [r["id"] for r in rows if r["kind"] in _TIMER_KINDS]
             tokens = [r["id"] for r in rows if r["kind"] not in _TIMER_KINDS]
-            count = 0
+            # The rows are locked and pending: update them, and their runs, by key.
             for ids, status, error in (
                 (timers, WaitpointStatus.COMPLETED, None),
                 (tokens, WaitpointStatus.TIMED_OUT, _dump(_TIMEOUT_ERROR)),
             ):
                 if ids:
                     cur.execute(
-                        self.q["complete_waitpoints_bulk"],
+                        self.q["complete_locked_waitpoints"],
                         {
                             "ids": self._list_param(ids),
                             "status": status,
@@ -406,15 +402,23 @@ class SqlWaitpoints:
                             "now": now,
                         },
                     )
-                    count += cur.rowcount
-            cur.execute(
-                self.q["unblock_runs_bulk"], {"ids": self._list_param(timers + tokens), "now": now}
-            )
-            unblocked = [r["id"] for r in cur.fetchall()]
-            if unblocked:
-                cur.execute(self.q["clear_blockers_bulk"], {"run_ids": self._list_param(unblocked)})
-                self._notify(cur, set())
-        return count
+            self._queue_blocked(cur, timers + tokens, now)
+        return len(rows)
+
+    def _queue_blocked(self, cur: Any, waitpoint_ids: Sequence[str], now: float) -> list[str]:
+        """Queue the WAITING runs blocked on these (just completed) waitpoints."""
+        cur.execute(self.q["blockers_of"], {"ids": self._list_param(sorted(waitpoint_ids))})
+        run_ids = sorted({r["run_id"] for r in cur.fetchall()})
+        if not run_ids:
+            return []
+        cur.execute(self.q["lock_run_states"], {"ids": self._list_param(run_ids)})
+        waiting = [r["id"] for r in cur.fetchall() if r["status"] == RunStatus.WAITING]
+        if waiting:
+            ids = self._list_param(waiting)
+            cur.execute(self.q["queue_locked_runs"], {"ids": ids, "now": now})
+            cur.execute(self.q["clear_blockers_bulk"], {"run_ids": ids})
+            self._notify(cur, set())
+        return waiting
 
     def _complete_waiters_of(self, cur: Any, run_ids: Iterable[str], now: float) -> None:
         """Runs reached a final state: complete RUN and BATCH waitpoints waiting on them."""
@@ -423,6 +427,11 @@ class SqlWaitpoints:
             return
         cur.execute(self.q["pending_child_waitpoints"], {"run_ids": self._list_param(ids)})
         for row in cur.fetchall():
+            if (
+                row["status"] != WaitpointStatus.PENDING
+                or not RunStatus(row["run_status"]).is_final
+            ):
+                continue
             error = None
             if row["run_status"] != "COMPLETED":
                 error = json.loads(row["run_error"]) if row["run_error"] else {}
@@ -515,11 +524,9 @@ class SqlWaitpoints:
 
     def run_states(self, run_ids: Sequence[str]) -> dict[str, tuple[str, str | None, str | None]]:
         """``{run_id: (status, current attempt id, worker id)}`` for existing runs."""
-        out = {}
+        if not run_ids:
+            return {}
         with self._read() as cur:
-            for run_id in run_ids:
-                cur.execute(self.q["run_state"], {"id": run_id})
-                row = cur.fetchone()
-                if row is not None:
-                    out[run_id] = (row["status"], row["current_attempt_id"], row["worker_id"])
-        return out
+            cur.execute(self.q["run_states"], {"ids": self._list_param(list(run_ids))})
+            rows = cur.fetchall()
+        return {r["id"]: (r["status"], r["current_attempt_id"], r["worker_id"]) for r in rows}

@@ -2,7 +2,9 @@
 
 One asyncio event loop runs:
 
-- the claim loop: claims as many runs as it has free slots, in one transaction;
+- the claim loop: claims as many runs as it has free slots, in one transaction; first
+  it resumes parked runs whose timers are due (see ``Storage.resume_due``), at the
+  moment they come due;
 - attempts: ``async def`` tasks on the loop, plain ``def`` tasks in threads;
 - the flush loop: writes finished attempts in batches, one transaction each;
 - the lease loop: renews every lease this worker holds in one statement, and stops
@@ -39,11 +41,13 @@ from switchyard.sdk.runtime import Runtime
 from switchyard.sdk.task import Task
 from switchyard.worker.batcher import Batcher
 from switchyard.worker.threads import ThreadRunner
+from switchyard.worker.timers import DueTimers
 
 log = logging.getLogger("switchyard.worker")
 T = TypeVar("T")
 
 _CLAIM_BATCH = 200
+_RESUME_BATCH = 500  # parked runs whose timers one resume_due transaction completes
 _IDLE_WAIT = 1.0
 _MAINTENANCE_EVERY = 0.25
 
@@ -97,14 +101,15 @@ class Worker:
         self._active: dict[str, _Active] = {}
         self._claims = 0  # claim sequence: leases renewed before a claim do not cover it
         self._parked: dict[str, _Active] = {}
+        self._timers = DueTimers()
         self._background: set[asyncio.Task[None]] = set()
         storage = self.storage
         self._creates: Batcher[tuple[NewWaitpoint, JournalRef | None], tuple[Waitpoint, bool]] = (
             Batcher(self._call, lambda items: storage.create_waitpoints(items, self.now()))
         )
-        self._blocks: Batcher[tuple[str, str, Sequence[str]], list[Waitpoint]] = Batcher(
-            self._call, lambda items: storage.block_runs(items, self.now())
-        )
+        self._blocks: Batcher[
+            tuple[str, str, Sequence[str], Sequence[tuple[Waitpoint, JournalRef]]], list[Waitpoint]
+        ] = Batcher(self._call, lambda items: storage.create_and_block(items, self.now()))
         self._loads: Batcher[Sequence[str], list[Waitpoint]] = Batcher(
             self._call, storage.get_waitpoints_many
         )
@@ -181,6 +186,9 @@ class Worker:
             active.remaining = max(0.0, (active.timeout.when() or 0) - loop.time())
             active.timeout.reschedule(None)
         self._parked[execution.run_id] = active
+        due = execution.next_due()
+        if due is not None:
+            self._timers.add(due, execution.run_id)
         self._wake.set()
 
     async def create_waitpoint(
@@ -190,10 +198,14 @@ class Worker:
         return await self._creates.submit((new, ref))
 
     async def block_run(
-        self, run_id: str, attempt_id: str, waitpoint_ids: Sequence[str]
+        self,
+        run_id: str,
+        attempt_id: str,
+        waitpoint_ids: Sequence[str],
+        new: Sequence[tuple[Waitpoint, JournalRef]] = (),
     ) -> list[Waitpoint]:
-        """Suspend a run, group-committed with other runs'."""
-        return await self._blocks.submit((run_id, attempt_id, waitpoint_ids))
+        """Store new waitpoints and suspend a run, group-committed with other runs'."""
+        return await self._blocks.submit((run_id, attempt_id, waitpoint_ids, new))
 
     @property
     def parked(self) -> int:
@@ -219,6 +231,9 @@ class Worker:
         async def body() -> None:
             self._wake.clear()
             free = self.concurrency - len(self._active)
+            if free > 0 and await self._resume_due(free):
+                return  # more timers are due: resume those before claiming
+            free = self.concurrency - len(self._active)
             if free > 0:
                 want = min(free, _CLAIM_BATCH)
                 claims = await self._call(
@@ -236,12 +251,59 @@ class Worker:
                     return  # there may be more: claim again at once
             if self._stopping.is_set():
                 return
+            pause = _IDLE_WAIT
+            next_due = self._timers.next_at()
+            if next_due is not None:
+                pause = min(pause, max(0.0, next_due - self.engine.now()))
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), _IDLE_WAIT)
+                await asyncio.wait_for(self._wake.wait(), pause)
 
         await self._guarded("claim", body, 0.05)
 
-    def _start(self, claim: Claim) -> None:
+    async def _resume_due(self, free: int) -> bool:
+        """Resume up to ``free`` parked runs whose timers are due; True if more are due.
+
+        Their runs are older than any run triggered after they suspended, so they go
+        before a claim (which would take them first too, were they queued).
+        """
+        now = self.engine.now()
+        batch = []
+        for run_id in self._timers.pop_due(now, min(free, _RESUME_BATCH)):
+            active = self._parked.get(run_id)
+            execution = None if active is None else active.execution
+            if active is None or active.stopped or execution is None:
+                continue  # resumed or evicted meanwhile
+            due = execution.next_due()
+            if due is None or due > now:
+                continue  # waits on a later timer now: that one has its own entry
+            batch.append((run_id, active.claim.attempt_id, execution.pending_waitpoint_ids()))
+        if not batch:
+            return False
+        try:
+            resumed = await self._call(
+                self.storage.resume_due,
+                self.engine.environment,
+                self.id,
+                self.task_ids,
+                batch,
+                free,
+                self.engine.now(),
+                self.lease_seconds,
+            )
+        except Exception:
+            for run_id, _, _ in batch:  # retried with the next claim (or a tick gets them)
+                self._timers.add(now, run_id)
+            raise
+        for claim, waitpoints in resumed:
+            self._start(claim, waitpoints)
+        next_due = self._timers.next_at()
+        return next_due is not None and next_due <= now
+
+    def _start(self, claim: Claim, waitpoints: list[Waitpoint] | None = None) -> None:
+        """Execute a claimed run, or resume it in place if parked here.
+
+        ``waitpoints``: the completed waitpoints of a parked run, when already read.
+        """
         self._claims += 1
         if claim.resumed:
             parked = self._parked.pop(claim.run.id, None)
@@ -254,7 +316,7 @@ class Worker:
                 parked.claim = claim
                 parked.claimed = self._claims
                 self._active[claim.run.id] = parked
-                self._spawn(self._resume(parked))
+                self._spawn(self._resume(parked, waitpoints))
                 return
             if parked is not None:
                 self._evict(parked)
@@ -284,28 +346,33 @@ class Worker:
             worker_id=self.id,
         )
 
-    async def _resume(self, active: _Active) -> None:
+    async def _resume(self, active: _Active, loaded: list[Waitpoint] | None = None) -> None:
         """Continue a parked run in place with the waitpoints that completed."""
         execution = active.execution
         assert execution is not None
-        run_id = active.claim.run.id
-        for tries in range(5):
-            try:
-                waitpoints = await self._loads.submit(execution.pending_waitpoint_ids())
-                break
-            except Exception:
-                log.exception("could not load the waitpoints of %s (try %d)", run_id, tries + 1)
-                await asyncio.sleep(0.2 * 2**tries)
-        else:
-            # Hand it back: another claim starts a fresh attempt.
-            self._active.pop(run_id, None)
-            self._evict(active)
-            await self._call(self.storage.release, self.id, [run_id], self.engine.now())
+        waitpoints = loaded if loaded is not None else await self._load_waitpoints(active)
+        if waitpoints is None:
             return
         if active.timeout is not None and active.remaining is not None:
             active.timeout.reschedule(asyncio.get_running_loop().time() + active.remaining)
             active.remaining = None
         execution.resumed(waitpoints)
+
+    async def _load_waitpoints(self, active: _Active) -> list[Waitpoint] | None:
+        """The waitpoints a resumed run waits on; None (run handed back) if unreadable."""
+        assert active.execution is not None
+        run_id = active.claim.run.id
+        for tries in range(5):
+            try:
+                return await self._loads.submit(active.execution.pending_waitpoint_ids())
+            except Exception:
+                log.exception("could not load the waitpoints of %s (try %d)", run_id, tries + 1)
+                await asyncio.sleep(0.2 * 2**tries)
+        # Hand it back: another claim starts a fresh attempt.
+        self._active.pop(run_id, None)
+        self._evict(active)
+        await self._call(self.storage.release, self.id, [run_id], self.engine.now())
+        return None
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coro)

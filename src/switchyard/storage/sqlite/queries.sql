@@ -56,7 +56,8 @@ LIMIT :limit
 
 
 -- name: pending_child_waitpoints
-SELECT w.id, r.id AS run_id, r.status AS run_status, r.output AS run_output, r.error AS run_error
+SELECT w.id, w.status, r.id AS run_id, r.status AS run_status, r.output AS run_output,
+       r.error AS run_error
 FROM waitpoints w JOIN runs r ON r.id = w.child_run_id
 WHERE w.child_run_id IN (SELECT value FROM json_each(:run_ids)) AND w.status = 'PENDING'
   AND r.status IN ('COMPLETED', 'FAILED', 'CANCELED', 'CRASHED', 'EXPIRED', 'TIMED_OUT',
@@ -78,18 +79,6 @@ WHERE t.tag IN (SELECT value FROM json_each(:tags)) AND r.environment = :environ
 ORDER BY r.updated_at, r.id
 LIMIT :limit
 
--- name: complete_waitpoints_bulk
-UPDATE waitpoints
-SET status = :status, error = :error, completed_at = :now, updated_at = :now
-WHERE id IN (SELECT value FROM json_each(:ids)) AND status = 'PENDING'
-
--- name: unblock_runs_bulk
-UPDATE runs SET status = 'QUEUED', is_resuming = 1, updated_at = :now
-WHERE status = 'WAITING'
-  AND id IN (SELECT run_id FROM run_waitpoints
-             WHERE waitpoint_id IN (SELECT value FROM json_each(:ids)))
-RETURNING id
-
 -- name: clear_blockers_bulk
 DELETE FROM run_waitpoints WHERE run_id IN (SELECT value FROM json_each(:run_ids))
 
@@ -99,6 +88,10 @@ SELECT * FROM waitpoints WHERE id IN (SELECT value FROM json_each(:ids)) ORDER B
 -- name: lock_waitpoints_by_ids
 SELECT * FROM waitpoints WHERE id IN (SELECT value FROM json_each(:ids)) ORDER BY id
 
+-- name: lock_run_states
+SELECT id, status, current_attempt_id FROM runs
+WHERE id IN (SELECT value FROM json_each(:ids)) ORDER BY id
+
 -- name: suspend_runs_bulk
 UPDATE runs
 SET status = 'WAITING', worker_id = NULL, lease_expires_at = NULL, updated_at = :now
@@ -106,3 +99,62 @@ WHERE id IN (SELECT value FROM json_each(:run_ids))
   AND current_attempt_id IN (SELECT value FROM json_each(:attempt_ids))
   AND status IN ('EXECUTING', 'WAITING')
 RETURNING id
+
+-- name: lock_waitpoints_skip_locked
+SELECT * FROM waitpoints WHERE id IN (SELECT value FROM json_each(:ids)) ORDER BY id
+
+-- name: blockers_of
+SELECT run_id, waitpoint_id FROM run_waitpoints
+WHERE waitpoint_id IN (SELECT value FROM json_each(:ids))
+
+-- name: lock_runs_by_ids
+SELECT * FROM runs WHERE id IN (SELECT value FROM json_each(:ids)) ORDER BY id
+
+-- name: complete_locked_waitpoints
+-- Rows the transaction has locked and checked, by primary key only: the plan must
+-- not depend on statistics (a fresh database has none).
+UPDATE waitpoints
+SET status = :status, error = :error, completed_at = :now, updated_at = :now
+WHERE id IN (SELECT value FROM json_each(:ids))
+
+-- name: resume_locked_runs
+UPDATE runs
+SET status = 'EXECUTING', is_resuming = 0, worker_id = :worker_id,
+    lease_expires_at = :lease_expires_at, updated_at = :now
+WHERE id IN (SELECT value FROM json_each(:ids))
+
+-- name: queue_locked_runs
+UPDATE runs SET status = 'QUEUED', is_resuming = 1, updated_at = :now
+WHERE id IN (SELECT value FROM json_each(:ids))
+
+-- name: queued_head
+SELECT order_key, id FROM runs
+WHERE environment = :environment AND status = 'QUEUED'
+  AND task_id IN (SELECT value FROM json_each(:task_ids))
+  AND queue NOT IN (SELECT value FROM json_each(:blocked))
+ORDER BY order_key, id
+LIMIT :limit
+
+-- name: run_states
+SELECT id, status, current_attempt_id, worker_id FROM runs
+WHERE id IN (SELECT value FROM json_each(:ids))
+
+-- name: mark_resumed_many
+-- The claim's transaction holds the write lock: these rows are still QUEUED.
+UPDATE runs
+SET status = 'EXECUTING', is_resuming = 0, worker_id = :worker_id,
+    lease_expires_at = :lease_expires_at, updated_at = :now
+WHERE id IN (SELECT value FROM json_each(:ids))
+
+-- name: finish_run_many
+-- finish_run for runs that end the same way (see queries.execute_grouped). Matching
+-- any of the attempts is matching each run's own: an attempt belongs to one run.
+UPDATE runs
+SET status = :status, output = :output, error = :error, finished_at = :finished_at,
+    delay_until = :retry_at, worker_id = NULL, lease_expires_at = NULL, updated_at = :now
+WHERE id IN (SELECT value FROM json_each(:run_ids)) AND current_attempt_id IN (SELECT value FROM json_each(:attempt_ids))
+  AND status = 'EXECUTING'
+
+-- name: finish_attempt_many
+UPDATE attempts SET status = :attempt_status, finished_at = :now, error = :error
+WHERE id IN (SELECT value FROM json_each(:attempt_ids)) AND status = 'EXECUTING'
