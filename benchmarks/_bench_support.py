@@ -259,9 +259,11 @@ def switchyard_worker(
     concurrency: int | None = None,
     stop_timeout: float = 30.0,
     app: str = "_bench_tasks",
+    options: Sequence[str] = (),
 ) -> ChildProcess:
-    """A ``switchyard worker`` process running a benchmark task module (``app``)."""
-    argv = [*_switchyard_argv(url, app), "worker"]
+    """A ``switchyard worker`` process running a benchmark task module (``app``), with
+    extra command-line ``options``."""
+    argv = [*_switchyard_argv(url, app), "worker", *options]
     if concurrency is not None:
         argv += ["--concurrency", str(concurrency)]
     return ChildProcess("switchyard worker", argv, log_path, child_env(), stop_timeout)

@@ -76,5 +76,5 @@ async def approve_expense(payload: dict[str, object], ctx: RunContext) -> dict[s
     decision = await wait.for_token(token)
     if not decision.ok:
         return {"approved": False, "reason": "nobody answered within the hour"}
-    await wait.for_(seconds=2)  # a durable pause: survives a restart of `make dev`
+    await wait.for_(seconds=10)  # a durable pause (over 5 s): survives a restart of `make dev`
     return {"approved": bool(decision.output.get("approved")), "by": decision.output.get("by")}

@@ -116,6 +116,14 @@ def cli(
     ctx.obj = State(config_spec, database_url, environment, app)
 
 
+INLINE_WAIT_MAX = click.option(
+    "--inline-wait-max",
+    type=click.FloatRange(0, 60),
+    help="Time waits this short (seconds) sleep in the worker instead of checkpointing "
+    "(default 5; 0: checkpoint every wait).",
+)
+
+
 def _run_worker(
     runtime: Runtime,
     sock: socket.socket | None = None,
@@ -133,6 +141,7 @@ def _run_worker(
 @click.option("--threads", type=click.IntRange(1), help="Threads for plain `def` tasks.")
 @click.option("--lease", "lease_seconds", type=click.FloatRange(0.5), help="Lease in seconds.")
 @click.option("--task", "task_ids", multiple=True, help="Only run these task ids.")
+@INLINE_WAIT_MAX
 @pass_state
 def worker(
     state: State,
@@ -140,6 +149,7 @@ def worker(
     threads: int | None,
     lease_seconds: float | None,
     task_ids: tuple[str, ...],
+    inline_wait_max: float | None,
 ) -> None:
     """Claim and execute runs until SIGTERM (finishes or hands back what it holds)."""
     runtime = state.runtime(load_tasks=True)
@@ -151,6 +161,7 @@ def worker(
         concurrency=concurrency,
         threads=threads,
         lease_seconds=lease_seconds,
+        inline_wait_max=inline_wait_max,
     )
 
 
@@ -164,8 +175,11 @@ def worker(
     show_default=True,
     help="API port (0: any free port).",
 )
+@INLINE_WAIT_MAX
 @pass_state
-def dev(state: State, concurrency: int | None, host: str, port: int) -> None:
+def dev(
+    state: State, concurrency: int | None, host: str, port: int, inline_wait_max: float | None
+) -> None:
     """Run everything in one process on SQLite: migrations, worker, HTTP API, your tasks.
 
     Loads tasks from the config's `app` or --app. `make dev` runs it on the bundled
@@ -201,7 +215,9 @@ def dev(state: State, concurrency: int | None, host: str, port: int) -> None:
             '[cyan]switchyard trigger hello-world --payload \'{"name": "Ada"}\' --wait[/]'
         )
     render.console.print("[dim]Ctrl-C to stop[/]")
-    _run_worker(runtime, sock, api_key=key, concurrency=concurrency)
+    _run_worker(
+        runtime, sock, api_key=key, concurrency=concurrency, inline_wait_max=inline_wait_max
+    )
 
 
 @cli.command()

@@ -6,6 +6,7 @@ tested by moving a :class:`FakeClock` instead of sleeping.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from typing import Protocol
@@ -51,6 +52,13 @@ class FakeClock:
             if timestamp < self._now:
                 raise ValueError("FakeClock cannot move backwards")
             self._now = timestamp
+
+
+async def sleep_until(clock: Clock, moment: float, poll: float = 0.02) -> None:
+    """Sleep until ``clock`` reads ``moment``: one timer on the real clock; any other
+    clock is polled, so a test that moves a :class:`FakeClock` wakes the sleeper."""
+    while (left := moment - clock.now()) > 0:
+        await asyncio.sleep(left if isinstance(clock, SystemClock) else min(left, poll))
 
 
 def monotonic() -> float:

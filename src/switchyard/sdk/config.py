@@ -44,6 +44,18 @@ class WorkerSettings:
     """A run whose worker has not renewed its lease for this long is recovered."""
     shutdown_grace: float = 30.0
     """On SIGTERM, seconds to let running attempts finish before handing them back."""
+    inline_wait_max: float = 5.0
+    """Time waits (``wait.for_`` / ``wait.until`` without an idempotency key) this short
+    or shorter sleep in the worker instead of checkpointing, as in Trigger.dev: the run
+    stays EXECUTING and keeps its queue slot, but not one of the worker's concurrency
+    slots, and the time counts toward ``max_duration``. 0 checkpoints every wait."""
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.inline_wait_max <= 60:
+            raise ConfigError(
+                f"invalid worker inline_wait_max={self.inline_wait_max!r}: seconds from 0 "
+                "(checkpoint every wait) to 60"
+            )
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,10 @@ class ExecutionHost(Protocol):
         """The run is WAITING in storage: free its slot, park the coroutine."""
         ...
 
+    async def sleep_until(self, moment: float) -> None:
+        """Sleep through a short time wait in process (the run keeps its lease)."""
+        ...
+
     async def create_waitpoint(
         self, new: NewWaitpoint, ref: JournalRef | None
     ) -> tuple[Waitpoint, bool]:
@@ -83,6 +87,7 @@ class Execution:
         attempt_number: int,
         environment: str,
         journal: Sequence[JournalEntry] = (),
+        inline_wait_max: float = 0.0,
     ) -> None:
         self.host = host
         self.storage = storage
@@ -92,6 +97,10 @@ class Execution:
         self.environment = environment
         self.loop = asyncio.get_running_loop()
         self._journal = {entry.position: entry for entry in journal}
+        # Code before the journal's last operation already ran once: a replay of it
+        # does not sleep through its short waits again.
+        self._replayed_until = max(self._journal, default=-1) + 1
+        self.inline_wait_max = inline_wait_max
         self._position = 0
         self._in_flight = 0
         self._waiting: dict[str, asyncio.Future[Waitpoint]] = {}
@@ -150,6 +159,21 @@ class Execution:
         return waitpoint
 
     # -- waiting ----------------------------------------------------------------------
+    def sleeps_inline(self, moment: float) -> bool:
+        """True when a time wait until ``moment`` is short enough to sleep in process."""
+        return moment - self.host.now() <= self.inline_wait_max
+
+    async def sleep_inline(self, moment: float) -> None:
+        """Sleep through a short time wait: nothing is stored, the run stays EXECUTING."""
+        if self._position < self._replayed_until:
+            return
+        self._in_flight += 1  # siblings in an asyncio.gather do not suspend the run meanwhile
+        try:
+            await self.host.sleep_until(moment)
+        finally:
+            self._in_flight -= 1
+            self._schedule_suspend()
+
     async def wait_for(self, waitpoint: Waitpoint) -> Waitpoint:
         """Block until the waitpoint is no longer pending; return it completed."""
         if not waitpoint.is_pending:

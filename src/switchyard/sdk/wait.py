@@ -95,6 +95,9 @@ async def _wait_until(
     idempotency_key_ttl: DurationLike | None,
 ) -> None:
     execution = _execution("wait.for_ / wait.until")
+    if idempotency_key is None and execution.sleeps_inline(timestamp):
+        await execution.sleep_inline(timestamp)  # short: no checkpoint, as in Trigger.dev
+        return
     ref, entry = execution.next_ref("wait", kind)
     if entry is not None and entry.waitpoint is not None:
         waitpoint = entry.waitpoint
@@ -126,6 +129,9 @@ async def for_(
     idempotency_key_ttl: DurationLike | None = None,
 ) -> None:
     """Wait for a time. The run frees its slot and continues after any restart.
+
+    Waits of the worker's ``inline_wait_max`` (5 s) or less, without an idempotency
+    key, sleep in the worker instead: the run stays EXECUTING and keeps its queue slot.
 
     With an ``idempotency_key`` (``ctx.run.id``, say) a retried attempt that reaches
     the same wait finds it already done and goes straight on.

@@ -28,7 +28,7 @@ from functools import partial
 from typing import Any, TypeVar
 
 from switchyard.core import jsonutil
-from switchyard.core.clock import monotonic
+from switchyard.core.clock import monotonic, sleep_until
 from switchyard.core.errors import MaxDurationExceededError, SwitchyardError
 from switchyard.core.ids import new_id
 from switchyard.core.models import Claim, Outcome
@@ -85,6 +85,7 @@ class Worker:
         lease_seconds: float | None = None,
         shutdown_grace: float | None = None,
         worker_id: str | None = None,
+        inline_wait_max: float | None = None,
     ) -> None:
         settings = runtime.config.worker
         self.runtime = runtime
@@ -95,6 +96,10 @@ class Worker:
         self.concurrency = concurrency or settings.concurrency
         self.lease_seconds = lease_seconds or settings.lease_seconds
         self.shutdown_grace = settings.shutdown_grace if shutdown_grace is None else shutdown_grace
+        self.inline_wait_max = (
+            settings.inline_wait_max if inline_wait_max is None else inline_wait_max
+        )
+        self._sleeping = 0  # runs sleeping through a short wait: they hold no slot
         self.id = worker_id or new_id("worker", runtime.clock.now())
         self._threads = ThreadRunner(threads or settings.threads)
         self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="switchyard-db")
@@ -176,6 +181,15 @@ class Worker:
         """Domain time."""
         return self.engine.now()
 
+    async def sleep_until(self, moment: float) -> None:
+        """A short wait slept in process: the run keeps its lease but not a slot."""
+        self._sleeping += 1
+        self._wake.set()
+        try:
+            await sleep_until(self.engine.clock, moment)
+        finally:
+            self._sleeping -= 1
+
     def suspended(self, execution: Execution) -> None:
         """The run is WAITING: free its slot and park the coroutine until it resumes."""
         active = self._active.pop(execution.run_id, None)
@@ -230,10 +244,10 @@ class Worker:
     async def _claim_loop(self) -> None:
         async def body() -> None:
             self._wake.clear()
-            free = self.concurrency - len(self._active)
+            free = self.concurrency - len(self._active) + self._sleeping
             if free > 0 and await self._resume_due(free):
                 return  # more timers are due: resume those before claiming
-            free = self.concurrency - len(self._active)
+            free = self.concurrency - len(self._active) + self._sleeping
             if free > 0:
                 want = min(free, _CLAIM_BATCH)
                 claims = await self._call(
@@ -405,6 +419,7 @@ class Worker:
                 attempt_number=claim.attempt_number,
                 environment=claim.run.environment,
                 journal=journal,
+                inline_wait_max=self.inline_wait_max,
             )
             set_execution(active.execution)
             try:
