@@ -164,3 +164,8 @@ def waitpoint_params(waitpoint: Waitpoint) -> dict[str, Any]:
         "completed_at": None,
         "now": waitpoint.created_at,
     }
+
+
+def dump_json(value: Any) -> str | None:
+    """A value as compact JSON text for a column (None stays NULL)."""
+    return None if value is None else json.dumps(value, separators=(",", ":"))

@@ -34,12 +34,13 @@ from switchyard.core.ids import new_id
 from switchyard.core.models import Claim, Outcome
 from switchyard.core.waitpoints import JournalRef, NewWaitpoint, Waitpoint
 from switchyard.engine import attempts
-from switchyard.sdk.context import AttemptInfo, NamedRef, RunContext, RunInfo, set_context
+from switchyard.sdk.context import set_context
 from switchyard.sdk.execution import Execution, set_execution
 from switchyard.sdk.registry import REGISTRY, Registry
 from switchyard.sdk.runtime import Runtime
 from switchyard.sdk.task import Task
 from switchyard.worker.batcher import Batcher
+from switchyard.worker.context import run_context
 from switchyard.worker.threads import ThreadRunner
 from switchyard.worker.timers import DueTimers
 
@@ -339,27 +340,6 @@ class Worker:
         active.task = asyncio.create_task(self._execute(active), name=f"switchyard-{claim.run.id}")
 
     # -- execute -----------------------------------------------------------------------
-    def _context(self, claim: Claim) -> RunContext:
-        run = claim.run
-        return RunContext(
-            run=RunInfo(
-                id=run.id,
-                tags=run.tags,
-                metadata=run.metadata,
-                created_at=run.created_at,
-                idempotency_key=run.idempotency_key,
-                parent_run_id=run.parent_run_id,
-                root_run_id=run.root_run_id,
-                batch_id=run.batch_id,
-                max_attempts=run.retry.max_attempts,
-            ),
-            attempt=AttemptInfo(claim.attempt_id, claim.attempt_number, self.engine.now()),
-            task=NamedRef(run.task_id),
-            queue=NamedRef(run.queue),
-            environment=NamedRef(run.environment),
-            worker_id=self.id,
-        )
-
     async def _resume(self, active: _Active, loaded: list[Waitpoint] | None = None) -> None:
         """Continue a parked run in place with the waitpoints that completed."""
         execution = active.execution
@@ -405,7 +385,7 @@ class Worker:
         outcome: Outcome | None = None
         try:
             task = self.registry.get(claim.run.task_id)
-            set_context(self._context(claim))
+            set_context(run_context(claim, self.id, self.engine.now()))
             journal = []
             if claim.resumed:  # parked elsewhere, or this worker restarted: replay
                 journal = await self._call(
@@ -451,7 +431,7 @@ class Worker:
     async def _invoke(self, task: Task[Any], active: _Active) -> Any:
         claim = active.claim
         payload = task.parse_payload(claim.run.payload)
-        ctx = self._context(claim)
+        ctx = run_context(claim, self.id, self.engine.now())
         limit = claim.run.max_duration
         if task.is_async:
             if limit is None:
