@@ -15,7 +15,7 @@ import switchyard as sy
 from switchyard import RunContext, task, wait
 from switchyard.core.clock import FakeClock
 from switchyard.sdk.runtime import Runtime
-from switchyard.server import create_app
+from switchyard.server import create_app, dashboard
 from tests.helpers import eventually, running_worker
 from tests.test_http_api import add_key
 
@@ -100,7 +100,11 @@ async def test_password_sessions(runtime: Runtime) -> None:
         assert (await anon.get("/api/v1/runs", headers=headers)).status_code == 401
 
 
-async def test_wrong_passwords_are_rate_limited(runtime: Runtime) -> None:
+async def test_wrong_passwords_are_rate_limited(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 10 at once, then next to no refill: the count does not depend on the machine's speed
+    monkeypatch.setattr(dashboard, "_FAILED_SIGN_INS_PER_SECOND", 0.001)
     with_password(runtime, PASSWORD)
     app = create_app(runtime, api_key=None, rate_limit=None)
     async with client(app) as anon:
