@@ -26,6 +26,7 @@ CHROMIUM = os.environ.get("SWITCHYARD_TEST_CHROMIUM", "/usr/bin/chromium")
 SHOTS = Path(__file__).parent / "artifacts" / "dashboard"
 PASSWORD = "open sesame 42"
 TIMEOUT_MS = 15_000
+MAX_PAYLOAD = 4096
 
 TASKS = """
 from pydantic import BaseModel, Field
@@ -92,6 +93,10 @@ def dev(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     """One `switchyard dev` with the UI tasks, a dashboard password, and its printed link."""
     project = tmp_path_factory.mktemp(f"dashboard-{request.param}")
     (project / "ui_tasks.py").write_text(TASKS)
+    (project / "switchyard_config.py").write_text(
+        "from switchyard import define_config\n"
+        f"config = define_config(app=['ui_tasks'], max_payload_bytes={MAX_PAYLOAD})\n"
+    )
     schema = None
     if request.param == "sqlite":
         url = f"sqlite:///{project}/switchyard.db"
@@ -191,11 +196,15 @@ def test_token_completed_from_its_page(page: Any, dev: Dev) -> None:
     shot(page, dev, "run-waiting")
     token_link.click()
     page.wait_for_selector("h1 .badge[data-status='PENDING']")
-    # invalid JSON is refused in the page, and nothing is sent
+    # invalid or too large JSON is refused in the page, and nothing is sent
     page.fill("textarea[name=output]", '{"approved": tru')
     page.wait_for_selector(".editor .status.bad:has-text('Not valid JSON')")
     page.click("text=Complete token")
     page.wait_for_selector(".toast.error:has-text('Not valid JSON')")
+    page.fill("textarea[name=output]", '{"note": "' + "x" * MAX_PAYLOAD + '"}')
+    page.wait_for_selector(f".editor .status.bad:has-text('the limit is {MAX_PAYLOAD:,}')")
+    page.click("text=Complete token")
+    page.wait_for_selector(".toast.error:has-text('Too large')")
     assert dev.run(run_id)["status"] == "WAITING"
     shot(page, dev, "token-pending")
     page.fill("textarea[name=output]", '{"approved": true, "by": "ada"}')
