@@ -52,13 +52,14 @@ async def test_short_wait_sleeps_in_process_without_a_slot(
 ) -> None:
     handle = await nap.trigger({"seconds": 2})
     async with running_worker(runtime, ["sw-nap", "sw-quick"], concurrency=1) as worker:
-        await eventually(lambda: calls[f"before:{handle.id}"] == 1)
+        await eventually(lambda: worker.sleeping == 1)
         # The only slot is free while it sleeps: another run executes meanwhile.
         other = await quick.trigger({})
         assert (await sy.runs.poll(other, timeout=10)).output == "quick"
         assert status(runtime, handle.id) == "EXECUTING"  # no checkpoint, lease kept
         assert runtime.engine.run_waitpoints(handle.id) == []
         assert worker.parked == 0 and calls[f"after:{handle.id}"] == 0
+        assert calls[f"before:{handle.id}"] == 1
         clock.advance(2)
         run = await sy.runs.poll(handle, timeout=10)
     assert run.output == "rested" and run.attempt_count == 1
@@ -86,7 +87,7 @@ async def test_these_waits_checkpoint(runtime: Runtime, clock: FakeClock, why: s
 async def test_a_replay_does_not_sleep_again(runtime: Runtime, clock: FakeClock) -> None:
     handle = await nap_then_hour.trigger({})
     async with running_worker(runtime, ["sw-nap-then-hour"]) as first:
-        await eventually(lambda: calls[f"step:{handle.id}"] == 1)
+        await eventually(lambda: first.sleeping == 1)  # the sleep began: its end is fixed
         clock.advance(3)
         await eventually(lambda: status(runtime, handle.id) == "WAITING")
         assert first.parked == 1

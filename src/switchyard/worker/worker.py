@@ -227,6 +227,11 @@ class Worker:
         """How many waiting runs this worker keeps in memory."""
         return len(self._parked)
 
+    @property
+    def sleeping(self) -> int:
+        """How many runs sleep through a short wait here (see ``inline_wait_max``)."""
+        return self._sleeping
+
     async def _guarded(self, name: str, body: Callable[[], Awaitable[None]], pause: float) -> None:
         """Run a loop body forever; a failure (database down) is logged and retried."""
         failures = 0
