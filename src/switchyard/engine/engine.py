@@ -99,8 +99,7 @@ class Engine:
     def run_waitpoints(self, run_id: str) -> list[Waitpoint]:
         """Every waitpoint the run waited on or waits on now, oldest first."""
         self.get_run(run_id)
-        numbers = [a.number for a in self.storage.list_attempts(run_id)]
-        return waits.run_waitpoints(self.storage, run_id, numbers)
+        return self.storage.run_waitpoints(run_id)
 
     def skip_wait(self, run_id: str) -> list[Waitpoint]:
         """End the time wait (``wait.for_`` / ``wait.until``) a WAITING run is in, now."""

@@ -1,4 +1,4 @@
-"""A run's waitpoints as people look at them: what it waited on, and skipping a time wait."""
+"""Skipping a time wait by hand (dashboard, API, CLI)."""
 
 from __future__ import annotations
 
@@ -9,23 +9,6 @@ from switchyard.storage.base import Storage
 
 TIME_WAITS = (WaitpointKind.DURATION, WaitpointKind.DATETIME)
 """Waitpoints that complete by themselves at a time (``wait.for_`` / ``wait.until``)."""
-
-
-def run_waitpoints(storage: Storage, run_id: str, attempt_numbers: list[int]) -> list[Waitpoint]:
-    """Every waitpoint the run waited on or waits on now, oldest first.
-
-    Past waits are read from the journal of each attempt (the blocking edges are
-    deleted when a run resumes); the current ones from the blocking edges.
-    """
-    ids: dict[str, None] = {}
-    for number in attempt_numbers:
-        for entry in storage.load_journal(run_id, number):
-            if entry.waitpoint_id is not None:
-                ids[entry.waitpoint_id] = None
-    for waitpoint in storage.blocking_waitpoints(run_id):
-        ids[waitpoint.id] = None
-    found = storage.get_waitpoints(list(ids)) if ids else []
-    return sorted(found, key=lambda w: (w.created_at, w.id))
 
 
 def skip_time_waits(

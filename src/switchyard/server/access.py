@@ -192,8 +192,7 @@ class AccessMiddleware:
         self._keys: dict[str, tuple[ApiKey | None, float]] = {}
         self._touched: dict[str, float] = {}
         self._views: dict[str, Runtime] = {}
-        self._public_secret: str | None = None
-        self._session_secret: str | None = None
+        self._secrets: dict[str, str] = {}
 
     def _view(self, environment: str) -> Runtime:
         view = self._views.get(environment)
@@ -288,13 +287,17 @@ class AccessMiddleware:
             await run_in_threadpool(storage.touch_api_key, key.id, self.runtime.clock.now())
         return key
 
+    async def _secret(self, name: str) -> str:
+        """A per-database signing secret, read once per process."""
+        found = self._secrets.get(name)
+        if found is None:
+            found = self._secrets[name] = await run_in_threadpool(self.runtime.storage.secret, name)
+        return found
+
     async def _public_token(self, token: str) -> Auth:
-        if self._public_secret is None:
-            self._public_secret = await run_in_threadpool(
-                self.runtime.storage.secret, PUBLIC_TOKEN_SECRET
-            )
+        secret = await self._secret(PUBLIC_TOKEN_SECRET)
         try:
-            claims = verify_public_token(self._public_secret, token, self.runtime.clock.now())
+            claims = verify_public_token(secret, token, self.runtime.clock.now())
         except InvalidPublicToken as exc:
             raise _unauthorized(str(exc)) from None
         return Auth(claims.environment, "public", key_id=f"public:{claims.id}", claims=claims)
@@ -303,11 +306,7 @@ class AccessMiddleware:
         password = self.runtime.config.dashboard_password
         if password is None:
             raise _unauthorized("dashboard sign-in with a password is off; use an API key")
-        if self._session_secret is None:
-            self._session_secret = await run_in_threadpool(
-                self.runtime.storage.secret, DASHBOARD_SESSION_SECRET
-            )
-        secret = self._session_secret
+        secret = await self._secret(DASHBOARD_SESSION_SECRET)
         try:
             claims = verify_public_token(
                 secret, token, self.runtime.clock.now(), DASHBOARD_SESSION_PREFIX

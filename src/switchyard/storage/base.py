@@ -296,6 +296,10 @@ class Storage(ABC):
         """Waitpoints newest first, and the next page's cursor."""
 
     @abstractmethod
+    def run_waitpoints(self, run_id: str) -> list[Waitpoint]:
+        """Every waitpoint the run waited on (any attempt) or waits on now, oldest first."""
+
+    @abstractmethod
     def blocking_waitpoints(self, run_id: str) -> list[Waitpoint]:
         """What a WAITING run is blocked on."""
 

@@ -260,6 +260,17 @@ LIMIT 1000
 INSERT INTO journal (run_id, attempt_number, position, kind, name, waitpoint_id, result, created_at)
 VALUES (:run_id, :attempt_number, :position, :kind, :name, :waitpoint_id, :result, :now)
 
+-- name: run_waitpoint_history
+-- Past waits from the journal of every attempt (blocking edges go when a run resumes),
+-- current ones from the blocking edges.
+SELECT * FROM waitpoints
+WHERE id IN (
+    SELECT waitpoint_id FROM journal WHERE run_id = :run_id AND waitpoint_id IS NOT NULL
+    UNION
+    SELECT waitpoint_id FROM run_waitpoints WHERE run_id = :run_id
+)
+ORDER BY created_at, id
+
 -- name: load_journal
 SELECT j.position, j.kind, j.name, j.waitpoint_id, j.result, w.id AS w_id
 FROM journal j LEFT JOIN waitpoints w ON w.id = j.waitpoint_id

@@ -8,10 +8,8 @@ recovering the same lapsed lease) settle without corrupting a run.
 from __future__ import annotations
 
 import json
-from abc import abstractmethod
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager
-from typing import Any, Protocol
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 from switchyard.core.ids import new_id
 from switchyard.core.models import (
@@ -37,51 +35,20 @@ from switchyard.storage.rows import (
 )
 from switchyard.storage.sql_api import SqlApi
 from switchyard.storage.sql_dequeue import SqlDequeue
+from switchyard.storage.sql_hooks import Cursor
 from switchyard.storage.sql_queues import SqlQueues
 from switchyard.storage.sql_resume import SqlResume
 from switchyard.storage.sql_waitpoints import SqlWaitpoints
 
 
-class Cursor(Protocol):
-    """The part of a DB-API cursor the operations use (sqlite3 and psycopg agree)."""
-
-    @property
-    def rowcount(self) -> int: ...
-
-    def execute(self, sql: str, params: Mapping[str, Any] = ..., /) -> Any: ...
-
-    def executemany(self, sql: str, params: Sequence[Mapping[str, Any]], /) -> Any: ...
-
-    def fetchone(self) -> Any: ...
-
-    def fetchall(self) -> list[Any]: ...
-
-
 class SqlStorage(SqlApi, SqlWaitpoints, SqlResume, SqlQueues, SqlDequeue, Storage):
-    """A :class:`Storage` over SQL; subclasses provide connections and dialect SQL."""
-
-    q: dict[str, str]
+    """A :class:`Storage` over SQL; subclasses provide connections and dialect SQL
+    (the hooks of :class:`~switchyard.storage.sql_hooks.SqlHooks`)."""
 
     def __init__(self) -> None:
         self._known_queues: set[tuple[str, str]] = set()
         self._known_envs: set[str] = set()
         self._last_key: dict[str, str] = {}
-
-    # -- dialect hooks ------------------------------------------------------------
-    @abstractmethod
-    def _tx(self) -> AbstractContextManager[Cursor]:
-        """A cursor inside a write transaction, committed on normal exit."""
-
-    def _read(self) -> AbstractContextManager[Cursor]:
-        """A cursor for reads; by default a transaction as well."""
-        return self._tx()
-
-    @abstractmethod
-    def _list_param(self, values: Sequence[str] | None) -> Any:
-        """Encode a list parameter for the dialect's list statements."""
-
-    def _notify(self, cur: Cursor, environments: set[str]) -> None:
-        """Tell listening workers that runs may be claimable (dialects with NOTIFY)."""
 
     # -- enqueue ------------------------------------------------------------------
     def trigger(self, runs: Sequence[NewRun], now: float) -> list[TriggerResult]:

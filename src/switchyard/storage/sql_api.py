@@ -7,14 +7,13 @@ moment (realtime streams poll this).
 
 from __future__ import annotations
 
-from abc import abstractmethod
 from collections.abc import Sequence
-from contextlib import AbstractContextManager
 from typing import Any
 
 from switchyard.core.api_keys import ApiKey, StoredRequest
 from switchyard.core.models import Run
 from switchyard.storage.rows import run_from_row
+from switchyard.storage.sql_hooks import SqlHooks
 
 
 def _api_key(row: Any) -> ApiKey:
@@ -30,19 +29,8 @@ def _api_key(row: Any) -> ApiKey:
     )
 
 
-class SqlApi:
+class SqlApi(SqlHooks):
     """Mixin: API keys, request idempotency, run edits and run changes."""
-
-    q: dict[str, str]
-
-    @abstractmethod
-    def _tx(self) -> AbstractContextManager[Any]: ...
-
-    @abstractmethod
-    def _read(self) -> AbstractContextManager[Any]: ...
-
-    @abstractmethod
-    def _list_param(self, values: Sequence[str] | None) -> Any: ...
 
     # -- API keys ----------------------------------------------------------------------
     def create_api_key(self, key: ApiKey) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 from abc import abstractmethod
 from collections.abc import Iterable, Sequence
-from contextlib import AbstractContextManager
 from typing import Any
 
 from switchyard.core.ids import new_id
@@ -27,26 +26,17 @@ from switchyard.storage.claiming import (
 )
 from switchyard.storage.queries import execute_grouped, execute_many
 from switchyard.storage.rows import dump_json, run_from_row
+from switchyard.storage.sql_hooks import SqlHooks
 
 
-class SqlDequeue:
+class SqlDequeue(SqlHooks):
     """Mixin: claim runs, finish attempts, renew and release leases."""
 
-    q: dict[str, str]
     _last_key: dict[str, str]
     """Per environment, the concurrency key the last round-robin claim ended at."""
 
     @abstractmethod
-    def _tx(self) -> AbstractContextManager[Any]: ...
-
-    @abstractmethod
     def _complete_waiters_of(self, cur: Any, run_ids: Iterable[str], now: float) -> None: ...
-
-    @abstractmethod
-    def _list_param(self, values: Sequence[str] | None) -> Any: ...
-
-    @abstractmethod
-    def _notify(self, cur: Any, environments: set[str]) -> None: ...
 
     def claim(
         self,

@@ -7,12 +7,11 @@ reads in its own transaction, so they take effect cluster-wide at the next claim
 from __future__ import annotations
 
 import json
-from abc import abstractmethod
 from collections.abc import Sequence
-from contextlib import AbstractContextManager
 from typing import Any
 
 from switchyard.core.models import EnvironmentInfo, QueueStats, WorkerInfo
+from switchyard.storage.sql_hooks import SqlHooks
 
 
 def _percentile(values: Sequence[float], fraction: float) -> float | None:
@@ -22,19 +21,8 @@ def _percentile(values: Sequence[float], fraction: float) -> float | None:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
-class SqlQueues:
+class SqlQueues(SqlHooks):
     """Mixin: pause, resume, limits, statistics."""
-
-    q: dict[str, str]
-
-    @abstractmethod
-    def _tx(self) -> AbstractContextManager[Any]: ...
-
-    @abstractmethod
-    def _read(self) -> AbstractContextManager[Any]: ...
-
-    @abstractmethod
-    def _notify(self, cur: Any, environments: set[str]) -> None: ...
 
     def _ensure(self, cur: Any, environment: str, queue: str | None, now: float) -> None:
         cur.execute(self.q["ensure_environment"], {"environment": environment, "now": now})

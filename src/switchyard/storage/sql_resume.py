@@ -16,9 +16,7 @@ tick completing the same timers is never waited for), then the runs, by id.
 from __future__ import annotations
 
 import dataclasses
-from abc import abstractmethod
 from collections.abc import Sequence
-from contextlib import AbstractContextManager
 from typing import Any
 
 from switchyard.core.models import Claim
@@ -26,25 +24,15 @@ from switchyard.core.states import RunStatus
 from switchyard.core.waitpoints import Waitpoint, WaitpointKind, WaitpointStatus
 from switchyard.storage.claiming import read_capacity
 from switchyard.storage.rows import run_from_row, waitpoint_from_row
+from switchyard.storage.sql_hooks import SqlHooks
 
 _TIMER_KINDS = (WaitpointKind.DURATION, WaitpointKind.DATETIME)
 Parked = tuple[str, str, Sequence[str]]
 """A parked run: (run id, attempt id, the waitpoint ids it waits on)."""
 
 
-class SqlResume:
+class SqlResume(SqlHooks):
     """Mixin: complete a worker's due timers and take their runs back in place."""
-
-    q: dict[str, str]
-
-    @abstractmethod
-    def _tx(self) -> AbstractContextManager[Any]: ...
-
-    @abstractmethod
-    def _list_param(self, values: Sequence[str] | None) -> Any: ...
-
-    @abstractmethod
-    def _notify(self, cur: Any, environments: set[str]) -> None: ...
 
     def resume_due(
         self,

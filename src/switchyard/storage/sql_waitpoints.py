@@ -8,9 +8,7 @@ sees the other.
 from __future__ import annotations
 
 import json
-from abc import abstractmethod
 from collections.abc import Iterable, Sequence
-from contextlib import AbstractContextManager
 from typing import Any
 
 from switchyard.core.states import RunStatus
@@ -24,7 +22,8 @@ from switchyard.core.waitpoints import (
     WaitpointStatus,
 )
 from switchyard.storage.queries import execute_many
-from switchyard.storage.rows import new_waitpoint, waitpoint_from_row, waitpoint_params
+from switchyard.storage.rows import dump_json, new_waitpoint, waitpoint_from_row, waitpoint_params
+from switchyard.storage.sql_hooks import SqlHooks
 
 _TIMEOUT_ERROR = {"type": "WaitpointTimeoutError", "message": "the waitpoint timed out"}
 _TIMER_KINDS = (WaitpointKind.DURATION, WaitpointKind.DATETIME)
@@ -38,26 +37,8 @@ class RunNotExecutingError(Exception):
     """The run is no longer executing this attempt (canceled, or its lease was lost)."""
 
 
-def _dump(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, separators=(",", ":"))
-
-
-class SqlWaitpoints:
+class SqlWaitpoints(SqlHooks):
     """Mixin: waitpoints, blocking and the journal, over the host's cursor."""
-
-    q: dict[str, str]
-
-    @abstractmethod
-    def _tx(self) -> AbstractContextManager[Any]: ...
-
-    @abstractmethod
-    def _read(self) -> AbstractContextManager[Any]: ...
-
-    @abstractmethod
-    def _list_param(self, values: Sequence[str] | None) -> Any: ...
-
-    @abstractmethod
-    def _notify(self, cur: Any, environments: set[str]) -> None: ...
 
     # -- create ------------------------------------------------------------------------
     def create_waitpoint(
@@ -353,7 +334,7 @@ class SqlWaitpoints:
                 "id": waitpoint_id,
                 "status": status,
                 "output": output_json,
-                "error": _dump(error),
+                "error": dump_json(error),
                 "now": now,
             },
         )
@@ -390,7 +371,7 @@ class SqlWaitpoints:
             # The rows are locked and pending: update them, and their runs, by key.
             for ids, status, error in (
                 (timers, WaitpointStatus.COMPLETED, None),
-                (tokens, WaitpointStatus.TIMED_OUT, _dump(_TIMEOUT_ERROR)),
+                (tokens, WaitpointStatus.TIMED_OUT, dump_json(_TIMEOUT_ERROR)),
             ):
                 if ids:
                     cur.execute(
@@ -521,6 +502,12 @@ class SqlWaitpoints:
             cur.execute(self.q["run_waitpoint_ids"], {"run_id": run_id})
             ids = [r["waitpoint_id"] for r in cur.fetchall()]
         return self.get_waitpoints(ids)
+
+    def run_waitpoints(self, run_id: str) -> list[Waitpoint]:
+        """Every waitpoint the run waited on or waits on now, oldest first."""
+        with self._read() as cur:
+            cur.execute(self.q["run_waitpoint_history"], {"run_id": run_id})
+            return [waitpoint_from_row(r) for r in cur.fetchall()]
 
     def run_states(self, run_ids: Sequence[str]) -> dict[str, tuple[str, str | None, str | None]]:
         """``{run_id: (status, current attempt id, worker id)}`` for existing runs."""

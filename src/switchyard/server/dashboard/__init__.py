@@ -13,6 +13,7 @@ import asyncio
 import hmac
 import re
 import time
+from pathlib import Path
 
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
@@ -45,7 +46,8 @@ PUBLIC_PATHS = (
 )
 """The page, its files, and signing in: no credential needed (the data needs one)."""
 
-_STATIC = StaticFiles(packages=[("switchyard.server.dashboard", "static")])
+_DIR = Path(__file__).parent / "static"
+_STATIC = StaticFiles(directory=_DIR)
 _NO_CACHE = {"Cache-Control": "no-cache"}
 _PAGE_HEADERS = {
     **_NO_CACHE,
@@ -61,8 +63,7 @@ _FAILED_SIGN_INS_PER_SECOND = 0.2
 
 async def index(request: Request) -> Response:
     """``GET /``: the dashboard page (the app routes with ``#/...`` in the URL)."""
-    path = _STATIC.lookup_path("index.html")[0]
-    return FileResponse(path, headers=_PAGE_HEADERS, media_type="text/html")
+    return FileResponse(_DIR / "index.html", headers=_PAGE_HEADERS, media_type="text/html")
 
 
 async def info(request: Request) -> JSONResponse:

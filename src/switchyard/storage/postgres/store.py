@@ -17,7 +17,8 @@ from typing import Any
 
 from switchyard.storage import queries
 from switchyard.storage.base import Notifier
-from switchyard.storage.sql import Cursor, SqlStorage, iter_statements
+from switchyard.storage.sql import SqlStorage, iter_statements
+from switchyard.storage.sql_hooks import Cursor
 
 try:
     import psycopg

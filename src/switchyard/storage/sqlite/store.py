@@ -20,7 +20,8 @@ from typing import Any
 
 from switchyard.storage import queries
 from switchyard.storage.base import Notifier
-from switchyard.storage.sql import Cursor, SqlStorage, iter_statements
+from switchyard.storage.sql import SqlStorage, iter_statements
+from switchyard.storage.sql_hooks import Cursor
 
 _POLL_SECONDS = 0.002
 
