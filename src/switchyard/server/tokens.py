@@ -34,7 +34,6 @@ from switchyard.server.errors import ApiError
 from switchyard.server.inputs import (
     EMPTY,
     db,
-    iso,
     parse_time,
     query_int,
     query_list,
@@ -42,6 +41,7 @@ from switchyard.server.inputs import (
     read_object,
     runtime_of,
 )
+from switchyard.server.views import waitpoint_json
 
 PREFIX = "/api/v1/waitpoints/tokens"
 CALLBACK_PATH = PREFIX + "/{token_id}/callback/{signature}"
@@ -69,19 +69,25 @@ def callback_url(runtime: Runtime, secret: str, token_id: str) -> str:
     return f"{base}{PREFIX}/{token_id}/callback/{token_signature(secret, token_id)}"
 
 
+_TOKEN_FIELDS = (
+    "id",
+    "status",
+    "output",
+    "error",
+    "tags",
+    "idempotency_key",
+    "timeout_at",
+    "created_at",
+    "completed_at",
+    "created_by_run_id",
+)
+
+
 def token_json(runtime: Runtime, secret: str, token: Waitpoint) -> dict[str, Any]:
-    """A token as the API returns it."""
+    """A token as the API returns it: the waitpoint fields a token has, and its URL."""
+    data = waitpoint_json(token)
     return {
-        "id": token.id,
-        "status": str(token.status),
-        "output": token.output,
-        "error": token.error,
-        "tags": list(token.tags),
-        "idempotency_key": token.idempotency_key,
-        "timeout_at": iso(token.timeout_at),
-        "created_at": iso(token.created_at),
-        "completed_at": iso(token.completed_at),
-        "created_by_run_id": token.created_by_run_id,
+        **{name: data[name] for name in _TOKEN_FIELDS},
         "url": callback_url(runtime, secret, token.id),
     }
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
 from switchyard.core.ids import new_id
-from switchyard.core.models import Attempt, Run, TaskInfo
+from switchyard.core.models import Attempt, Claim, Run, TaskInfo
 from switchyard.core.retry import RetryPolicy
 from switchyard.core.states import AttemptStatus, RunStatus
 from switchyard.core.waitpoints import NewWaitpoint, Waitpoint, WaitpointKind, WaitpointStatus
@@ -169,3 +170,15 @@ def waitpoint_params(waitpoint: Waitpoint) -> dict[str, Any]:
 def dump_json(value: Any) -> str | None:
     """A value as compact JSON text for a column (None stays NULL)."""
     return None if value is None else json.dumps(value, separators=(",", ":"))
+
+
+def resumed_claim(row: Any, worker_id: str, lease_expires_at: float, now: float) -> Claim:
+    """The claim of a run taken back to continue its current attempt (after a wait)."""
+    run = dataclasses.replace(
+        run_from_row(row),
+        status=RunStatus.EXECUTING,
+        worker_id=worker_id,
+        lease_expires_at=lease_expires_at,
+        updated_at=now,
+    )
+    return Claim(run, run.current_attempt_id or "", run.attempt_count, resumed=True)

@@ -25,7 +25,7 @@ from switchyard.storage.claiming import (
     round_robin,
 )
 from switchyard.storage.queries import execute_grouped, execute_many
-from switchyard.storage.rows import dump_json, run_from_row
+from switchyard.storage.rows import dump_json, resumed_claim, run_from_row
 from switchyard.storage.sql_hooks import SqlHooks
 
 
@@ -141,20 +141,11 @@ class SqlDequeue(SqlHooks):
         claims: list[Claim] = []
         resumed: list[str] = []
         for row in rows:
-            run = run_from_row(row)
             if row["is_resuming"]:
-                resumed.append(run.id)
-                claimed = dataclasses.replace(
-                    run,
-                    status=RunStatus.EXECUTING,
-                    worker_id=worker_id,
-                    lease_expires_at=lease,
-                    updated_at=now,
-                )
-                claims.append(
-                    Claim(claimed, run.current_attempt_id or "", run.attempt_count, resumed=True)
-                )
+                resumed.append(row["id"])
+                claims.append(resumed_claim(row, worker_id, lease, now))
                 continue
+            run = run_from_row(row)
             attempt_id = new_id("attempt", now)
             number = run.attempt_count + 1
             updates.append(

@@ -23,7 +23,7 @@ from switchyard.core.models import Claim
 from switchyard.core.states import RunStatus
 from switchyard.core.waitpoints import Waitpoint, WaitpointKind, WaitpointStatus
 from switchyard.storage.claiming import read_capacity
-from switchyard.storage.rows import run_from_row, waitpoint_from_row
+from switchyard.storage.rows import resumed_claim, waitpoint_from_row
 from switchyard.storage.sql_hooks import SqlHooks
 
 _TIMER_KINDS = (WaitpointKind.DURATION, WaitpointKind.DATETIME)
@@ -113,15 +113,8 @@ class SqlResume(SqlHooks):
         waits = {run_id: wids for run_id, _, wids in parked}
         out = []
         for row in taken:
-            run = dataclasses.replace(
-                run_from_row(row),
-                status=RunStatus.EXECUTING,
-                worker_id=worker_id,
-                lease_expires_at=lease,
-                updated_at=now,
-            )
-            claim = Claim(run, run.current_attempt_id or "", run.attempt_count, resumed=True)
-            out.append((claim, [completed[w] for w in waits[run.id] if w in completed]))
+            claim = resumed_claim(row, worker_id, lease, now)
+            out.append((claim, [completed[w] for w in waits[row["id"]] if w in completed]))
         return out
 
     def _take_back(
