@@ -6,8 +6,10 @@ these pieces.
 
 from __future__ import annotations
 
+import importlib.metadata
 import math
 import os
+import platform
 import signal
 import socket
 import sqlite3
@@ -385,3 +387,34 @@ def percentile(values: Sequence[float], pct: float) -> float:
     ordered = sorted(values)
     rank = max(1, math.ceil(len(ordered) * pct / 100))
     return ordered[rank - 1]
+
+
+# -- the run itself ------------------------------------------------------------------------
+def _unwind(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def unwind_on_sigterm() -> None:
+    """On SIGTERM, unwind like Ctrl-C, so child processes and databases are cleaned up."""
+    signal.signal(signal.SIGTERM, _unwind)
+
+
+def package_version(dist: str) -> str:
+    """An installed distribution's version, or ``not installed``."""
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def machine_info(postgres: str | None) -> dict[str, str]:
+    """Versions and machine facts every benchmark prints under its table."""
+    info = {
+        "CPUs": str(os.cpu_count()),
+        "Python": platform.python_version(),
+        "switchyard": package_version("switchyard"),
+        "SQLite": sqlite3.sqlite_version,
+    }
+    if postgres:
+        info["PostgreSQL"] = postgres
+    return info

@@ -40,12 +40,9 @@ measurement fails.
 from __future__ import annotations
 
 import argparse
-import importlib.metadata
 import json
 import os
-import platform
 import re
-import signal
 import sqlite3
 import sys
 import tempfile
@@ -63,7 +60,9 @@ from _bench_support import (
     Target,
     database,
     fresh_database,
+    machine_info,
     postgres_version,
+    unwind_on_sigterm,
 )
 from rich.console import Console
 from rich.table import Table
@@ -661,19 +660,7 @@ def render(rows: list[Row], settings: Settings, environment: dict[str, str]) -> 
 
 def environment_info(postgres: str | None) -> dict[str, str]:
     """Versions and machine facts printed under the table."""
-    try:
-        version = importlib.metadata.version("switchyard")
-    except importlib.metadata.PackageNotFoundError:
-        version = "not installed"
-    info = {
-        "CPUs": str(os.cpu_count()),
-        "Python": platform.python_version(),
-        "switchyard": version,
-        "SQLite": sqlite3.sqlite_version,
-    }
-    if postgres:
-        info["PostgreSQL"] = postgres
-    return info
+    return machine_info(postgres)
 
 
 # -- main ------------------------------------------------------------------------------------
@@ -756,15 +743,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def _interrupt(signum: int, frame: object) -> None:
-    """On SIGTERM, unwind like Ctrl-C so the databases are cleaned up."""
-    raise KeyboardInterrupt
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; 0 unless a measurement failed with an error."""
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _interrupt)
+    unwind_on_sigterm()
     backends = list(BACKENDS) if args.backend == "all" else [args.backend]
     rows: list[Row] = []
     postgres: str | None = None

@@ -31,10 +31,7 @@ import importlib.metadata
 import importlib.util
 import json
 import os
-import platform
 import random
-import signal
-import sqlite3
 import sys
 import tempfile
 import time
@@ -50,10 +47,13 @@ from _bench_support import (
     child_env,
     database,
     fresh_database,
+    machine_info,
+    package_version,
     percentile,
     postgres_version,
     switchyard_runtime,
     switchyard_worker,
+    unwind_on_sigterm,
     wait_all_finished,
     wait_until,
     wait_worker_ready,
@@ -401,23 +401,7 @@ def postgres_missing(settings: Settings, exc: Exception, is_error: bool) -> Row:
 
 def environment_info(postgres: str | None) -> dict[str, str]:
     """Versions and machine facts printed under the table."""
-
-    def version(dist: str) -> str:
-        try:
-            return importlib.metadata.version(dist)
-        except importlib.metadata.PackageNotFoundError:
-            return "not installed"
-
-    info = {
-        "CPUs": str(os.cpu_count()),
-        "Python": platform.python_version(),
-        "switchyard": version("switchyard"),
-        "SQLite": sqlite3.sqlite_version,
-    }
-    if postgres:
-        info["PostgreSQL"] = postgres
-    info["Celery"] = version("celery")
-    return info
+    return {**machine_info(postgres), "Celery": package_version("celery")}
 
 
 # -- main ------------------------------------------------------------------------------------
@@ -457,15 +441,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def _interrupt(signum: int, frame: object) -> None:
-    """On SIGTERM, unwind like Ctrl-C so worker processes and databases are cleaned up."""
-    raise KeyboardInterrupt
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; 0 unless a measurement failed with an error."""
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _interrupt)
+    unwind_on_sigterm()
     backends = list(BACKENDS) if args.backend == "all" else [args.backend]
     rows: list[Row] = []
     postgres: str | None = None

@@ -39,12 +39,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.metadata
 import json
 import os
-import platform
-import signal
-import sqlite3
 import statistics
 import sys
 import tempfile
@@ -66,6 +62,7 @@ from _bench_support import (
     database,
     free_port,
     fresh_database,
+    machine_info,
     percentile,
     postgres_version,
     rss_bytes,
@@ -73,6 +70,7 @@ from _bench_support import (
     switchyard_runtime,
     switchyard_server,
     switchyard_worker,
+    unwind_on_sigterm,
     wait_all_finished,
     wait_http_ready,
     wait_until,
@@ -587,21 +585,11 @@ def postgres_missing(settings: Settings, exc: Exception, is_error: bool) -> Row:
 
 def environment_info(postgres: str | None, load: tuple[float, float, float]) -> dict[str, str]:
     """Versions and machine facts printed under the table."""
-    try:
-        switchyard_version = importlib.metadata.version("switchyard")
-    except importlib.metadata.PackageNotFoundError:
-        switchyard_version = "?"
-    info = {
-        "CPUs": str(os.cpu_count()),
+    return {
+        **machine_info(postgres),
         "load avg at start": " ".join(f"{x:.2f}" for x in load),
-        "Python": platform.python_version(),
-        "switchyard": switchyard_version,
-        "SQLite": sqlite3.sqlite_version,
+        "worker default concurrency": str(sy.WorkerSettings().concurrency),
     }
-    if postgres:
-        info["PostgreSQL"] = postgres
-    info["worker default concurrency"] = str(sy.WorkerSettings().concurrency)
-    return info
 
 
 # -- main ------------------------------------------------------------------------------------
@@ -679,18 +667,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def _interrupt(signum: int, frame: object) -> None:
-    """On SIGTERM, unwind like Ctrl-C so worker processes and databases are cleaned up."""
-    raise KeyboardInterrupt
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; 0 unless a measurement failed with an error."""
     args = parse_args(argv)
     unknown = sorted(set(args.modes) - set(MODES))
     if unknown or not args.modes:
         raise SystemExit(f"--modes: unknown {', '.join(unknown)}; use {', '.join(MODES)}")
-    signal.signal(signal.SIGTERM, _interrupt)
+    unwind_on_sigterm()
     load = os.getloadavg()
     backends = list(BACKENDS) if args.backend == "all" else [args.backend]
     rows: list[Row] = []
