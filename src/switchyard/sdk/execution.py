@@ -159,20 +159,20 @@ class Execution:
         return waitpoint
 
     # -- waiting ----------------------------------------------------------------------
-    def sleeps_inline(self, moment: float) -> bool:
-        """True when a time wait until ``moment`` is short enough to sleep in process."""
-        return moment - self.host.now() <= self.inline_wait_max
-
-    async def sleep_inline(self, moment: float) -> None:
-        """Sleep through a short time wait: nothing is stored, the run stays EXECUTING."""
+    async def sleep_inline(self, moment: float) -> bool:
+        """Sleep through a time wait until ``moment`` if it is short (``inline_wait_max``):
+        nothing is stored, the run stays EXECUTING. False when it is too long for that."""
+        if moment - self.host.now() > self.inline_wait_max:
+            return False
         if self._position < self._replayed_until:
-            return
+            return True  # a replay of code that already slept here
         self._in_flight += 1  # siblings in an asyncio.gather do not suspend the run meanwhile
         try:
             await self.host.sleep_until(moment)
         finally:
             self._in_flight -= 1
             self._schedule_suspend()
+        return True
 
     async def wait_for(self, waitpoint: Waitpoint) -> Waitpoint:
         """Block until the waitpoint is no longer pending; return it completed."""

@@ -95,9 +95,8 @@ async def _wait_until(
     idempotency_key_ttl: DurationLike | None,
 ) -> None:
     execution = _execution("wait.for_ / wait.until")
-    if idempotency_key is None and execution.sleeps_inline(timestamp):
-        await execution.sleep_inline(timestamp)  # short: no checkpoint, as in Trigger.dev
-        return
+    if idempotency_key is None and await execution.sleep_inline(timestamp):
+        return  # short: slept in the worker, no checkpoint (as in Trigger.dev)
     ref, entry = execution.next_ref("wait", kind)
     if entry is not None and entry.waitpoint is not None:
         waitpoint = entry.waitpoint

@@ -117,6 +117,32 @@ export function facts(pairs) {
   return h("dl", { class: "facts" }, pairs.filter(Boolean).map(([name, value]) => [h("dt", {}, name), h("dd", {}, value ?? "–")]));
 }
 
+// -- filters ----------------------------------------------------------------------------
+/**
+ * Make a filter form navigate: submitting it (or changing a select) goes to `base` with
+ * the non-empty `names` fields (and the `keep` ones from the current URL) as the query.
+ * The "search" field opens `base/<id>` when it starts with `idPrefix`, else filters by
+ * idempotency key.
+ */
+export function bindFilters(form, ctx, { base, idPrefix, names, keep = [], params }) {
+  function apply(event) {
+    event?.preventDefault();
+    const data = new FormData(form);
+    const search = String(data.get("search") || "").trim();
+    if (search.startsWith(idPrefix)) return ctx.go(`${base}/${encodeURIComponent(search)}`);
+    const next = new URLSearchParams();
+    if (search) next.set("idempotency_key", search);
+    for (const name of names) {
+      const value = String(data.get(name) || "").trim();
+      if (value) next.set(name, value);
+    }
+    for (const name of keep) if (params.get(name)) next.set(name, params.get(name));
+    ctx.go(`${base}${next.toString() ? `?${next}` : ""}`);
+  }
+  form.addEventListener("submit", apply);
+  for (const element of form.querySelectorAll("select")) element.addEventListener("change", apply);
+}
+
 // -- feedback ----------------------------------------------------------------------------
 export function toast(message, { error = false } = {}) {
   const box = document.getElementById("toasts");

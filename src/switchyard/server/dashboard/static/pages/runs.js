@@ -1,7 +1,7 @@
 // Runs: the list, live, with filters in the URL (#/runs?status=FAILED&task=x).
 
 import { get, query } from "../api.js";
-import { badge, between, chips, duration, empty, fill, h, runLink, when } from "../ui.js";
+import { badge, between, bindFilters, chips, duration, empty, fill, h, runLink, when } from "../ui.js";
 
 const STATUSES = ["QUEUED", "DELAYED", "EXECUTING", "WAITING", "COMPLETED", "FAILED", "CANCELED", "CRASHED", "EXPIRED", "TIMED_OUT", "SYSTEM_FAILURE"];
 const GROUPS = {
@@ -79,22 +79,13 @@ export async function render(main, params, ctx) {
     h("button", { type: "submit" }, "Apply"),
     params.toString() ? h("a", { href: "#/runs", class: "button" }, "Clear") : null,
   );
-  function apply(event) {
-    event?.preventDefault();
-    const data = new FormData(form);
-    const next = new URLSearchParams();
-    const search = String(data.get("search") || "").trim();
-    if (search.startsWith("run_")) return ctx.go(`#/runs/${encodeURIComponent(search)}`);
-    if (search) next.set("idempotency_key", search);
-    for (const name of ["status", "task", "queue", "tag", "period"]) {
-      const value = String(data.get(name) || "").trim();
-      if (value) next.set(name, value);
-    }
-    for (const name of ["parent_run_id", "batch_id"]) if (params.get(name)) next.set(name, params.get(name));
-    ctx.go(`#/runs${next.toString() ? `?${next}` : ""}`);
-  }
-  form.addEventListener("submit", apply);
-  for (const element of form.querySelectorAll("select")) element.addEventListener("change", apply);
+  bindFilters(form, ctx, {
+    base: "#/runs",
+    idPrefix: "run_",
+    names: ["status", "task", "queue", "tag", "period"],
+    keep: ["parent_run_id", "batch_id"],
+    params,
+  });
 
   const live = h("span", { class: "live" }, "Live");
   const body = h("div", { class: "card flush" });

@@ -1,7 +1,7 @@
 // Tokens: the list with filters, and a token page to complete or time it out.
 
 import { get, post, query } from "../api.js";
-import { badge, chips, dialog, empty, errorBlock, facts, fill, h, json, jsonEditor, runLink, toast, when } from "../ui.js";
+import { badge, bindFilters, chips, dialog, empty, errorBlock, facts, fill, h, json, jsonEditor, runLink, toast, when } from "../ui.js";
 
 const STATUSES = [
   ["", "Any status"],
@@ -28,21 +28,7 @@ export async function render(main, params, ctx) {
     h("button", { type: "submit" }, "Apply"),
     params.toString() ? h("a", { href: "#/tokens", class: "button" }, "Clear") : null,
   );
-  function apply(event) {
-    event?.preventDefault();
-    const data = new FormData(form);
-    const search = String(data.get("search") || "").trim();
-    if (search.startsWith("waitpoint_")) return ctx.go(`#/tokens/${encodeURIComponent(search)}`);
-    const next = new URLSearchParams();
-    if (search) next.set("idempotency_key", search);
-    for (const name of ["status", "tag", "period"]) {
-      const value = String(data.get(name) || "").trim();
-      if (value) next.set(name, value);
-    }
-    ctx.go(`#/tokens${next.toString() ? `?${next}` : ""}`);
-  }
-  form.addEventListener("submit", apply);
-  for (const element of form.querySelectorAll("select")) element.addEventListener("change", apply);
+  bindFilters(form, ctx, { base: "#/tokens", idPrefix: "waitpoint_", names: ["status", "tag", "period"], params });
   const body = h("div", { class: "card flush" });
   fill(main, h("div", { class: "page-head" }, h("h1", {}, "Tokens"), h("span", { class: "live" }, "Live")), form, body);
 
