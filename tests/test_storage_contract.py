@@ -498,6 +498,26 @@ def test_resume_due_queues_runs_of_a_paused_queue(storage: Storage) -> None:
     }
 
 
+def test_a_resumed_attempt_records_the_worker_that_took_it_back(storage: Storage) -> None:
+    # Claimed (resuming, queued) by another worker: the attempt moves with the run.
+    [(c, w)] = park(storage)
+    storage.set_queue_paused("dev", "task/t", True, T0)
+    assert resume(storage, [(c, w)]) == []  # queued, resuming
+    storage.set_queue_paused("dev", "task/t", False, T0)
+    [claim] = storage.claim("dev", "worker_b", ["t"], 10, T0 + 10, 30.0)
+    assert claim.resumed and claim.attempt_id == c.attempt_id
+    [attempt] = storage.list_attempts(c.run.id)
+    assert (attempt.id, attempt.worker_id) == (c.attempt_id, "worker_b")
+    # Taken back in place by another worker (resume_due) too.
+    [(c2, w2)] = park(storage)
+    [(taken, _)] = storage.resume_due(
+        "dev", "worker_c", ["t"], parked([(c2, w2)]), 10, T0 + 10, 30.0
+    )
+    assert taken.run.worker_id == "worker_c"
+    [attempt] = storage.list_attempts(c2.run.id)
+    assert (attempt.id, attempt.worker_id) == (c2.attempt_id, "worker_c")
+
+
 def test_resume_due_takes_back_no_more_than_the_free_slots(storage: Storage) -> None:
     runs = park(storage, 3)
     ordered = sorted(c.run.id for c, _ in runs)  # same order_key: claims go by id

@@ -202,6 +202,11 @@ class SqlDequeue(SqlHooks):
                     "now": now,
                 },
             )
+            # The attempt goes on here, maybe on another worker than the one it started on.
+            cur.execute(
+                self.q["reassign_resumed_attempts"],
+                {"ids": self._list_param(resumed), "worker_id": worker_id},
+            )
         return claims
 
     def finish(self, outcomes: Sequence[Outcome], now: float) -> int:

@@ -100,6 +100,10 @@ class SqlResume(SqlHooks):
                         "now": now,
                     },
                 )
+                cur.execute(
+                    self.q["reassign_resumed_attempts"],
+                    {"ids": self._list_param([r["id"] for r in taken]), "worker_id": worker_id},
+                )
             queued = sorted(set(rows) - {r["id"] for r in taken})
             if queued:
                 cur.execute(

@@ -285,6 +285,11 @@ SET status = 'EXECUTING', attempt_count = attempt_count + 1,
     updated_at = :now
 WHERE id = ANY(CAST(:ids AS TEXT[]))
 
+-- name: reassign_resumed_attempts
+-- A resumed run keeps its attempt: the attempt now runs on the worker that took it back.
+UPDATE attempts SET worker_id = :worker_id
+WHERE id IN (SELECT current_attempt_id FROM runs WHERE id = ANY(CAST(:ids AS TEXT[])))
+
 -- name: mark_resumed_many
 -- The claim locked these QUEUED rows (FOR UPDATE) in this transaction.
 UPDATE runs

@@ -139,6 +139,11 @@ LIMIT :limit
 SELECT id, status, current_attempt_id, worker_id FROM runs
 WHERE id IN (SELECT value FROM json_each(:ids))
 
+-- name: reassign_resumed_attempts
+-- A resumed run keeps its attempt: the attempt now runs on the worker that took it back.
+UPDATE attempts SET worker_id = :worker_id
+WHERE id IN (SELECT current_attempt_id FROM runs WHERE id IN (SELECT value FROM json_each(:ids)))
+
 -- name: mark_resumed_many
 -- The claim's transaction holds the write lock: these rows are still QUEUED.
 UPDATE runs
