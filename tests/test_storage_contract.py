@@ -48,6 +48,15 @@ def complete(storage: Storage, claim_run_id: str, attempt_id: str, now: float = 
     )
 
 
+def renew(storage: Storage, worker_id: str, now: float, lease: float) -> dict[str, str | None]:
+    """Renew through a lease channel, as workers do."""
+    channel = storage.open_lease_channel(5.0)
+    try:
+        return channel.renew(worker_id, now, lease)
+    finally:
+        channel.close()
+
+
 def test_migrate_is_idempotent(storage: Storage) -> None:
     assert storage.migrate() == []
 
@@ -203,9 +212,9 @@ def test_lapsed_lease_requeues_then_crashes(storage: Storage) -> None:
 def test_renewal_extends_leases_and_reports_what_is_held(storage: Storage) -> None:
     [r] = storage.trigger([new()], T0)
     [claim] = storage.claim("dev", "worker_a", ["t"], 1, T0, 10.0)
-    assert storage.renew_leases("worker_a", T0 + 8, 10.0) == {r.run_id: claim.attempt_id}
+    assert renew(storage, "worker_a", T0 + 8, 10.0) == {r.run_id: claim.attempt_id}
     assert storage.recover_lapsed(T0 + 12) == []
-    assert storage.renew_leases("worker_b", T0 + 8, 10.0) == {}
+    assert renew(storage, "worker_b", T0 + 8, 10.0) == {}
 
 
 def test_release_hands_runs_back(storage: Storage) -> None:
@@ -361,7 +370,7 @@ def test_cancel_is_recursive_and_spares_finished_runs(storage: Storage) -> None:
     done = storage.get_run("dev", done_child.run_id)
     assert done is not None and done.status == RunStatus.COMPLETED
     assert storage.list_attempts(executing.run.id)[-1].status == AttemptStatus.CANCELED
-    assert storage.renew_leases("worker_a", T0 + 1, 10.0) == {}
+    assert renew(storage, "worker_a", T0 + 1, 10.0) == {}
     assert storage.cancel("dev", parent.run_id, T0 + 2) == []
 
 
@@ -547,3 +556,28 @@ def test_resume_due_respects_queue_limits_and_other_attempts(storage: Storage) -
     stale = [(c.run.id, "attempt_stale", [w.id])]
     assert storage.resume_due("dev", "worker_a", ["t"], stale, 10, T0 + 10, 30.0) == []
     assert storage.get_run("dev", c.run.id).status == RunStatus.QUEUED  # type: ignore[union-attr]
+
+
+def test_finish_isolates_an_outcome_the_database_refuses(storage: Storage) -> None:
+    """One unstorable outcome in a batch fails its own run alone, with a clear error."""
+    storage.trigger([new() for _ in range(5)], T0)
+    claims = storage.claim("dev", "worker_a", ["t"], 5, T0, 30.0)
+    outputs = ['{"i":0}', '{"i":1}', '{"s":"\ud800"}', '{"i":3}', '{"i":4}']
+    outcomes = [
+        Outcome(c.run.id, c.attempt_id, RunStatus.COMPLETED, AttemptStatus.COMPLETED, out)
+        for c, out in zip(claims, outputs, strict=True)
+    ]
+    assert storage.finish(outcomes, T0 + 1) == 5
+    runs = [storage.get_run("dev", c.run.id) for c in claims]
+    assert [r.status if r else None for r in runs] == [
+        RunStatus.COMPLETED,
+        RunStatus.COMPLETED,
+        RunStatus.FAILED,
+        RunStatus.COMPLETED,
+        RunStatus.COMPLETED,
+    ]
+    failed = runs[2]
+    assert failed is not None and failed.error is not None
+    assert failed.error["type"] == "OutcomeNotStorable"
+    assert "valid Unicode" in failed.error["message"]
+    assert storage.finish(outcomes, T0 + 2) == 0  # applied once: later tries are stale

@@ -162,6 +162,7 @@ def worker(
         threads=threads,
         lease_seconds=lease_seconds,
         inline_wait_max=inline_wait_max,
+        fail_stop_exit=True,
     )
 
 

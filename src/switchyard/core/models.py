@@ -138,6 +138,27 @@ class Outcome:
     error: dict[str, Any] | None = None
     retry_at: float | None = None
 
+    def unstorable(self, reason: BaseException) -> Outcome:
+        """This outcome as a failure, for when the database refused to store it.
+
+        Retrying would most likely produce the same value, so the run fails for good;
+        the message is ASCII so that it, at least, can always be stored.
+        """
+        return Outcome(
+            self.run_id,
+            self.attempt_id,
+            RunStatus.FAILED,
+            AttemptStatus.FAILED,
+            error={
+                "type": "OutcomeNotStorable",
+                "message": (
+                    "the database refused to store this attempt's outcome "
+                    f"({type(reason).__name__}: {ascii(str(reason))[1:-1][:500]}); return "
+                    "JSON values with valid Unicode text, no NUL characters and finite numbers"
+                ),
+            },
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class RunFilter:

@@ -47,6 +47,28 @@ class Notifier(ABC):
         """Release the notifier's connection."""
 
 
+class LeaseChannel(ABC):
+    """A connection of its own for keeping a worker's leases.
+
+    The worker renews on a thread of its own through this channel, never behind its
+    other database calls, and with network timeouts well under the lease: a renewal
+    that cannot be confirmed in time fails (or hangs) alone, and the worker stops its
+    runs before anyone else may take them over.
+    """
+
+    @abstractmethod
+    def renew(self, worker_id: str, now: float, lease_seconds: float) -> dict[str, str | None]:
+        """Extend every lease the worker holds; return ``{run_id: attempt_id}`` still held."""
+
+    @abstractmethod
+    def release(self, worker_id: str, run_ids: Sequence[str], now: float) -> int:
+        """Hand runs whose attempts this worker stopped back to their queue."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Close the channel's connection."""
+
+
 class Storage(ABC):
     """Domain operations over runs, attempts, queues and tasks."""
 
@@ -104,14 +126,12 @@ class Storage(ABC):
         """
 
     @abstractmethod
-    def renew_leases(
-        self, worker_id: str, now: float, lease_seconds: float
-    ) -> dict[str, str | None]:
-        """Extend every lease the worker holds; return ``{run_id: attempt_id}`` still held."""
-
-    @abstractmethod
     def release(self, worker_id: str, run_ids: Sequence[str], now: float) -> int:
         """Hand runs back to their queue (graceful shutdown); returns how many."""
+
+    @abstractmethod
+    def open_lease_channel(self, timeout: float) -> LeaseChannel:
+        """A :class:`LeaseChannel` whose calls give up within about ``timeout`` seconds."""
 
     # -- maintenance -------------------------------------------------------------
     @abstractmethod

@@ -26,7 +26,7 @@ from switchyard.storage.claiming import (
 )
 from switchyard.storage.queries import execute_grouped, execute_many
 from switchyard.storage.rows import dump_json, resumed_claim, run_from_row
-from switchyard.storage.sql_hooks import SqlHooks
+from switchyard.storage.sql_hooks import Cursor, SqlHooks
 
 
 class SqlDequeue(SqlHooks):
@@ -212,8 +212,22 @@ class SqlDequeue(SqlHooks):
     def finish(self, outcomes: Sequence[Outcome], now: float) -> int:
         if not outcomes:
             return 0
+        try:
+            return self._finish(outcomes, now)
+        except Exception as exc:
+            if not self._is_data_error(exc):
+                raise  # the database is unreachable: the caller keeps them and retries
+            if len(outcomes) == 1:
+                return self._finish([outcomes[0].unstorable(exc)], now)
+        # One outcome the database refuses (a string it cannot store, say) must not hold
+        # back the others: write them one by one, the refused one as a failure.
+        applied = 0
+        for outcome in outcomes:
+            applied += self.finish([outcome], now)
+        return applied
+
+    def _finish(self, outcomes: Sequence[Outcome], now: float) -> int:
         runs, attempts = [], []
-        envs: set[str] = set()
         for o in outcomes:
             error = dump_json(o.error)
             runs.append(
@@ -244,29 +258,31 @@ class SqlDequeue(SqlHooks):
                 cur, self.q, "finish_attempt", attempts, ("attempt_id",), self._list_param
             )
             self._complete_waiters_of(cur, [o.run_id for o in outcomes if o.status.is_final], now)
-            self._notify(cur, envs)
+            self._notify(cur, set())
         return applied
 
-    def renew_leases(
-        self, worker_id: str, now: float, lease_seconds: float
+    def _renew(
+        self, cur: Cursor, worker_id: str, now: float, lease_seconds: float
     ) -> dict[str, str | None]:
         params = {"worker_id": worker_id, "lease_expires_at": now + lease_seconds, "now": now}
-        with self._tx() as cur:
-            cur.execute(self.q["renew_leases"], params)
-            cur.execute(self.q["heartbeat_worker"], params)
-            cur.execute(self.q["held_runs"], params)
-            return {r["id"]: r["current_attempt_id"] for r in cur.fetchall()}
+        cur.execute(self.q["renew_leases"], params)
+        cur.execute(self.q["heartbeat_worker"], params)
+        cur.execute(self.q["held_runs"], params)
+        return {r["id"]: r["current_attempt_id"] for r in cur.fetchall()}
 
     def release(self, worker_id: str, run_ids: Sequence[str], now: float) -> int:
         if not run_ids:
             return 0
-        released = 0
         with self._tx() as cur:
-            for run_id in run_ids:
-                params = {"id": run_id, "worker_id": worker_id, "now": now}
-                cur.execute(self.q["release_run"], params)
-                if cur.rowcount:
-                    released += 1
-                    cur.execute(self.q["release_attempt"], params)
-            self._notify(cur, set())
+            return self._release(cur, worker_id, run_ids, now)
+
+    def _release(self, cur: Cursor, worker_id: str, run_ids: Sequence[str], now: float) -> int:
+        released = 0
+        for run_id in run_ids:
+            params = {"id": run_id, "worker_id": worker_id, "now": now}
+            cur.execute(self.q["release_run"], params)
+            if cur.rowcount:
+                released += 1
+                cur.execute(self.q["release_attempt"], params)
+        self._notify(cur, set())
         return released

@@ -38,6 +38,11 @@ class SqlHooks(ABC):
         """A cursor for reads; by default a transaction as well."""
         return self._tx()
 
+    def _is_data_error(self, exc: Exception) -> bool:
+        """Whether the database refused the values written (not the connection failing):
+        the same write would fail again, so it must not be retried as it is."""
+        return isinstance(exc, (UnicodeError, ValueError, TypeError))
+
     @abstractmethod
     def _list_param(self, values: Sequence[str] | None) -> Any:
         """Encode a list parameter for the dialect's list statements."""

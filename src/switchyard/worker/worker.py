@@ -7,12 +7,14 @@ One asyncio event loop runs:
   moment they come due;
 - attempts: ``async def`` tasks on the loop, plain ``def`` tasks in threads;
 - the flush loop: writes finished attempts in batches, one transaction each;
-- the lease loop: renews every lease this worker holds in one statement, and stops
-  attempts whose run was canceled or whose lease was lost;
+- the lease keeper (:mod:`switchyard.worker.leases`), on threads of its own: renews
+  every lease this worker holds, and stops attempts whose run was canceled, whose lease
+  was lost, or whose lease it cannot confirm in time;
+- the parked loop: evicts parked runs that were canceled or continue elsewhere;
 - the maintenance loop: promotes delayed runs, expires TTLs, recovers lapsed leases;
 - the notifier: wakes the claim loop when runs may be claimable.
 
-All storage calls go through one dedicated thread so the loop never blocks on I/O.
+All other storage calls go through one dedicated thread so the loop never blocks on I/O.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import random
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -41,6 +44,7 @@ from switchyard.sdk.runtime import Runtime
 from switchyard.sdk.task import Task
 from switchyard.worker.batcher import Batcher
 from switchyard.worker.context import run_context
+from switchyard.worker.leases import LeaseKeeper
 from switchyard.worker.threads import ThreadRunner
 from switchyard.worker.timers import DueTimers
 
@@ -67,7 +71,6 @@ class _Active:
     task: asyncio.Task[None] | None = None
     stopped: bool = False  # canceled, lease lost or evicted: write no outcome
     execution: Execution | None = None
-    claimed: int = 0  # the worker's claim sequence when this run was (re)claimed
     timeout: asyncio.Timeout | None = None
     remaining: float | None = None  # max_duration left while suspended
 
@@ -87,6 +90,7 @@ class Worker:
         shutdown_grace: float | None = None,
         worker_id: str | None = None,
         inline_wait_max: float | None = None,
+        fail_stop_exit: bool = False,
     ) -> None:
         settings = runtime.config.worker
         self.runtime = runtime
@@ -105,7 +109,6 @@ class Worker:
         self._threads = ThreadRunner(threads or settings.threads)
         self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="switchyard-db")
         self._active: dict[str, _Active] = {}
-        self._claims = 0  # claim sequence: leases renewed before a claim do not cover it
         self._parked: dict[str, _Active] = {}
         self._timers = DueTimers()
         self._background: set[asyncio.Task[None]] = set()
@@ -125,6 +128,8 @@ class Worker:
         self._flush_now = asyncio.Event()
         self._stopping = asyncio.Event()
         self._rng = random.Random()
+        self._fail_stop_exit = fail_stop_exit
+        self._keeper: LeaseKeeper | None = None
         self.started = asyncio.Event()
         self.executed = 0
 
@@ -144,10 +149,22 @@ class Worker:
         tasks = [self.registry.get(t) for t in self.task_ids]
         await self._call(self.engine.register, [t.info() for t in tasks], self.id)
         notifier = self.storage.open_notifier(self.engine.environment)
+        self._keeper = keeper = LeaseKeeper(
+            self.storage.open_lease_channel(max(1.0, self.lease_seconds / 4)),
+            self.id,
+            self.lease_seconds,
+            self.engine.now,
+            stop=self._stop_attempt,
+            fail_stop=self._fail_stop,
+            waiting=self._waiting,
+            loop=asyncio.get_running_loop(),
+            describe=self._describe,
+        )
+        keeper.start()
         loops = [
             asyncio.create_task(self._claim_loop(), name="switchyard-claim"),
             asyncio.create_task(self._flush_loop(), name="switchyard-flush"),
-            asyncio.create_task(self._lease_loop(), name="switchyard-lease"),
+            asyncio.create_task(self._parked_loop(), name="switchyard-parked"),
             asyncio.create_task(self._maintenance_loop(), name="switchyard-maintenance"),
             asyncio.create_task(self._notify_loop(notifier), name="switchyard-notify"),
         ]
@@ -165,6 +182,7 @@ class Worker:
             await asyncio.gather(*loops, return_exceptions=True)
             await self._flush()
             await notifier.close()
+            await asyncio.to_thread(keeper.close)
             self._threads.shutdown()
             self._db.shutdown(wait=True)
             log.info("worker %s stopped after %d attempts", self.id, self.executed)
@@ -196,6 +214,7 @@ class Worker:
         active = self._active.pop(execution.run_id, None)
         if active is None:
             return
+        self._drop_lease(active)
         if active.timeout is not None and active.timeout.when() is not None:
             loop = asyncio.get_running_loop()
             active.remaining = max(0.0, (active.timeout.when() or 0) - loop.time())
@@ -256,6 +275,7 @@ class Worker:
             free = self.concurrency - len(self._active) + self._sleeping
             if free > 0:
                 want = min(free, _CLAIM_BATCH)
+                sent = monotonic()
                 claims = await self._call(
                     self.storage.claim,
                     self.engine.environment,
@@ -266,7 +286,7 @@ class Worker:
                     self.lease_seconds,
                 )
                 for claim in claims:
-                    self._start(claim)
+                    self._start(claim, sent)
                 if len(claims) == want:
                     return  # there may be more: claim again at once
             if self._stopping.is_set():
@@ -299,6 +319,7 @@ class Worker:
             batch.append((run_id, active.claim.attempt_id, execution.pending_waitpoint_ids()))
         if not batch:
             return False
+        sent = monotonic()
         try:
             resumed = await self._call(
                 self.storage.resume_due,
@@ -315,16 +336,20 @@ class Worker:
                 self._timers.add(now, run_id)
             raise
         for claim, waitpoints in resumed:
-            self._start(claim, waitpoints)
+            self._start(claim, sent, waitpoints)
         next_due = self._timers.next_at()
         return next_due is not None and next_due <= now
 
-    def _start(self, claim: Claim, waitpoints: list[Waitpoint] | None = None) -> None:
+    def _start(
+        self, claim: Claim, sent: float, waitpoints: list[Waitpoint] | None = None
+    ) -> None:
         """Execute a claimed run, or resume it in place if parked here.
 
-        ``waitpoints``: the completed waitpoints of a parked run, when already read.
+        ``sent``: when the claim was sent (its lease runs from then, on this worker's
+        clock); ``waitpoints``: the completed waitpoints of a parked run, when already read.
         """
-        self._claims += 1
+        assert self._keeper is not None
+        self._keeper.hold(claim.run.id, claim.attempt_id, sent)
         if claim.resumed:
             parked = self._parked.pop(claim.run.id, None)
             if (
@@ -334,13 +359,12 @@ class Worker:
                 and parked.execution is not None
             ):
                 parked.claim = claim
-                parked.claimed = self._claims
                 self._active[claim.run.id] = parked
                 self._spawn(self._resume(parked, waitpoints))
                 return
             if parked is not None:
                 self._evict(parked)
-        active = _Active(claim, claimed=self._claims)
+        active = _Active(claim)
         self._active[claim.run.id] = active
         active.task = asyncio.create_task(self._execute(active), name=f"switchyard-{claim.run.id}")
 
@@ -369,6 +393,7 @@ class Worker:
                 await asyncio.sleep(0.2 * 2**tries)
         # Hand it back: another claim starts a fresh attempt.
         self._active.pop(run_id, None)
+        self._drop_lease(active)
         self._evict(active)
         await self._call(self.storage.release, self.id, [run_id], self.engine.now())
         return None
@@ -423,6 +448,7 @@ class Worker:
             except Exception as exc:
                 outcome = attempts.failed(claim, exc, self.engine.now(), self._rng)
         finally:
+            self._drop_lease(active)
             if self._active.get(claim.run.id) is active:
                 del self._active[claim.run.id]
             if self._parked.get(claim.run.id) is active:
@@ -463,14 +489,54 @@ class Worker:
         fut.add_done_callback(lambda f: f.cancelled() or f.exception())
         raise MaxDurationExceededError(f"attempt ran longer than max_duration={limit:g}s")
 
-    def _stop_attempt(self, run_id: str) -> None:
+    def _stop_attempt(self, run_id: str, attempt_id: str, why: str) -> None:
+        """Stop an attempt and write no outcome for it; callable from any thread."""
         active = self._active.get(run_id)
-        if active is None or active.stopped:
+        if active is None or active.stopped or active.claim.attempt_id != attempt_id:
             return
         active.stopped = True
-        self._threads.interrupt(active.claim.attempt_id, AttemptStopped)
-        if active.task is not None:
-            active.task.cancel()
+        log.warning("stopping run %s (task %r): %s", run_id, active.claim.run.task_id, why)
+        self._threads.interrupt(attempt_id, AttemptStopped)
+        task = active.task
+        if task is not None:
+            task.get_loop().call_soon_threadsafe(task.cancel)
+
+    def _fail_stop(self, run_id: str) -> None:
+        """A stopped attempt is still running as its lease runs out (keeper thread)."""
+        active = self._active.get(run_id)
+        task_id = "?" if active is None else active.claim.run.task_id
+        if self._fail_stop_exit:
+            log.critical(
+                "run %s (task %r) did not stop before its lease ran out: exiting so that it "
+                "cannot execute on two workers at once",
+                run_id,
+                task_id,
+            )
+            logging.shutdown()
+            os._exit(70)
+        log.error("run %s (task %r) did not stop before its lease ran out", run_id, task_id)
+
+    def _drop_lease(self, active: _Active) -> None:
+        if self._keeper is not None:
+            self._keeper.drop(active.claim.run.id, active.claim.attempt_id)
+
+    def _waiting(self, run_id: str) -> bool:
+        """Whether a run needs no lease here: not executing, or WAITING in storage."""
+        active = self._active.get(run_id)
+        if active is None:
+            return True
+        execution = active.execution
+        return execution is not None and execution.suspending
+
+    def _describe(self, task: asyncio.Task[Any] | None) -> str:
+        """Name what runs in ``task`` for a log line (keeper thread)."""
+        if task is None:
+            return "a callback outside any task"
+        name = task.get_name()
+        active = self._active.get(name.removeprefix("switchyard-"))
+        if active is None:
+            return f"the asyncio task {name!r}"
+        return f"task {active.claim.run.task_id!r} (run {active.claim.run.id})"
 
     # -- flush ---------------------------------------------------------------------------
     async def _flush(self) -> None:
@@ -493,44 +559,15 @@ class Worker:
 
         await self._guarded("flush", body, 0.05)
 
-    # -- leases ----------------------------------------------------------------------------
-    async def _lease_loop(self) -> None:
-        every = min(self.lease_seconds / 3, 2.0)
-        last_ok = monotonic()
-
+    # -- parked runs -----------------------------------------------------------------------
+    async def _parked_loop(self) -> None:
         async def body() -> None:
-            nonlocal last_ok
-            try:
-                await asyncio.wait_for(self._stopping.wait(), every)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), min(self.lease_seconds / 3, 2.0))
                 return
-            except TimeoutError:
-                pass
-            claims_before = self._claims
-            try:
-                held = await self._call(
-                    self.storage.renew_leases, self.id, self.engine.now(), self.lease_seconds
-                )
-            except Exception:
-                if monotonic() - last_ok > self.lease_seconds * 0.8:
-                    # Others will soon recover these runs: stop them here so no run ever
-                    # executes on two workers at once.
-                    for run_id in list(self._active):
-                        self._stop_attempt(run_id)
-                raise
-            last_ok = monotonic()
-            # Compare with `held` before awaiting anything else: runs claimed (or resumed)
-            # after the renewal are not in it, and must not be taken for lost leases.
-            for run_id, active in list(self._active.items()):
-                if active.claimed > claims_before:
-                    continue  # claimed after the renewal was sent: not in `held` yet
-                if active.execution is not None and active.execution.suspending:
-                    continue  # WAITING in storage, parked in a moment
-                if held.get(run_id) != active.claim.attempt_id and active.task is not None:
-                    log.info("run %s was canceled or its lease was lost: stopping it", run_id)
-                    self._stop_attempt(run_id)
             await self._check_parked()
 
-        await self._guarded("lease renewal", body, 0.5)
+        await self._guarded("parked check", body, 0.5)
 
     async def _check_parked(self) -> None:
         """Evict parked runs that were canceled or are executing on another worker."""

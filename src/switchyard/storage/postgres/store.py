@@ -12,13 +12,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 from switchyard.storage import queries
-from switchyard.storage.base import Notifier
+from switchyard.storage.base import LeaseChannel, Notifier
 from switchyard.storage.sql import SqlStorage, iter_statements
 from switchyard.storage.sql_hooks import Cursor
+from switchyard.storage.sql_leases import SqlLeaseChannel
 
 try:
     import psycopg
@@ -30,6 +31,17 @@ except ImportError as exc:  # pragma: no cover - depends on the install
     ) from exc
 
 _CHANNEL = "switchyard"
+_NETWORK = {
+    # A dead peer or a silent network fails a connection in seconds, not in the kernel's
+    # 15 minutes of retransmissions: sent bytes unacknowledged for 10 s, or no answer to
+    # three keep-alive probes, close it.
+    "connect_timeout": 10,
+    "keepalives": 1,
+    "keepalives_idle": 5,
+    "keepalives_interval": 2,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 10_000,
+}
 _MIGRATION_LOCK = 0x5357_4954  # pg_advisory_xact_lock key: one migrator at a time
 
 
@@ -78,7 +90,7 @@ class PostgresStorage(SqlStorage):
             url,
             min_size=min_size,
             max_size=max_size,
-            kwargs={"row_factory": dict_row},
+            kwargs={"row_factory": dict_row, **_NETWORK},
             open=True,
             name="switchyard",
         )
@@ -90,6 +102,48 @@ class PostgresStorage(SqlStorage):
 
     def _list_param(self, values: Sequence[str] | None) -> Any:
         return None if values is None else list(values)
+
+    def _is_data_error(self, exc: Exception) -> bool:
+        return isinstance(exc, psycopg.DataError) or super()._is_data_error(exc)
+
+    def open_lease_channel(self, timeout: float) -> LeaseChannel:
+        conn: list[Any] = []
+        millis = max(100, int(timeout * 1000))
+
+        def connection() -> Any:
+            if conn and not conn[0].closed:
+                return conn[0]
+            conn.clear()
+            params: dict[str, Any] = {
+                **_NETWORK,
+                "connect_timeout": max(2, round(timeout)),  # libpq's least is 2 s
+                "keepalives_idle": 1,
+                "keepalives_interval": 1,
+                "tcp_user_timeout": millis,
+            }
+            new = psycopg.connect(self.url, row_factory=dict_row, **params)
+            new.execute(f"SET statement_timeout = {millis}")
+            new.execute(f"SET lock_timeout = {millis}")
+            new.commit()
+            conn.append(new)
+            return new
+
+        @contextmanager
+        def tx() -> Iterator[Cursor]:
+            try:
+                with connection().transaction(), conn[0].cursor() as cur:
+                    yield cur
+            except BaseException:
+                close()  # a broken or timed-out connection is not reused
+                raise
+
+        def close() -> None:
+            if conn:
+                with suppress(Exception):
+                    conn[0].close()
+                conn.clear()
+
+        return SqlLeaseChannel(self, tx, close)
 
     def _notify(self, cur: Cursor, environments: set[str]) -> None:
         for env in sorted(environments) or [""]:

@@ -19,9 +19,10 @@ from contextlib import contextmanager, suppress
 from typing import Any
 
 from switchyard.storage import queries
-from switchyard.storage.base import Notifier
+from switchyard.storage.base import LeaseChannel, Notifier
 from switchyard.storage.sql import SqlStorage, iter_statements
 from switchyard.storage.sql_hooks import Cursor
+from switchyard.storage.sql_leases import SqlLeaseChannel
 
 _POLL_SECONDS = 0.002
 
@@ -108,6 +109,24 @@ class SqliteStorage(SqlStorage):
 
     def _list_param(self, values: Sequence[str] | None) -> Any:
         return None if values is None else json.dumps(list(values))
+
+    def _is_data_error(self, exc: Exception) -> bool:
+        return isinstance(exc, (sqlite3.DataError, sqlite3.InterfaceError)) or (
+            super()._is_data_error(exc)
+        )
+
+    def open_lease_channel(self, timeout: float) -> LeaseChannel:
+        # The channel's thread gets a connection of its own (they are per thread), one
+        # that gives up on a locked database well before the lease runs out.
+        millis = max(50, int(timeout * 1000))
+
+        @contextmanager
+        def tx() -> Iterator[Cursor]:
+            self._conn().execute(f"PRAGMA busy_timeout={millis}")
+            with self._tx() as cur:
+                yield cur
+
+        return SqlLeaseChannel(self, tx)
 
     def open_notifier(self, environment: str) -> Notifier:
         return SqliteNotifier(self.path)
