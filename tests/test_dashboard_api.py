@@ -15,7 +15,7 @@ import switchyard as sy
 from switchyard import RunContext, task, wait
 from switchyard.core.clock import FakeClock
 from switchyard.sdk.runtime import Runtime
-from switchyard.server import create_app, dashboard
+from switchyard.server import access, create_app
 from tests.helpers import eventually, running_worker
 from tests.test_http_api import add_key
 
@@ -100,22 +100,37 @@ async def test_password_sessions(runtime: Runtime) -> None:
         assert (await anon.get("/api/v1/runs", headers=headers)).status_code == 401
 
 
-async def test_wrong_passwords_are_rate_limited(
+async def test_wrong_passwords_are_throttled_before_the_password_is_compared(
     runtime: Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # 10 at once, then next to no refill: the count does not depend on the machine's speed
-    monkeypatch.setattr(dashboard, "_FAILED_SIGN_INS_PER_SECOND", 0.001)
+    now = [0.0]  # the throttle's monotonic time, moved by hand
+    monkeypatch.setattr(access, "monotonic", lambda: now[0])
     with_password(runtime, PASSWORD)
     app = create_app(runtime, api_key=None, rate_limit=None)
+    sessions = "/api/v1/auth/dashboard-sessions"
     async with client(app) as anon:
-        codes = []
-        for _ in range(12):
-            answer = await anon.post("/api/v1/auth/dashboard-sessions", json={"password": "no"})
-            codes.append(answer.status_code)
-        assert codes[:10] == [401] * 10 and codes[-1] == 429
-        # the right password still works: the limit counts failures only
-        ok = await anon.post("/api/v1/auth/dashboard-sessions", json={"password": PASSWORD})
-        assert ok.status_code == 201
+
+        async def attempt(password: str) -> httpx.Response:
+            return await anon.post(sessions, json={"password": password})
+
+        codes = [(await attempt("no")).status_code for _ in range(11)]
+        assert codes == [401] * 10 + [429]
+        # Throttled: the right password gets 429 too, so guesses tell nothing.
+        throttled = await attempt(PASSWORD)
+        assert throttled.status_code == 429
+        assert throttled.json()["error"]["code"] == "rate_limited"
+        assert 1 <= int(throttled.headers["Retry-After"]) <= 5
+        # Hammering (20 at once, every half second for a minute) gets the password
+        # compared no more often than documented: 0.2/s.
+        compared = 0
+        for _ in range(120):
+            now[0] += 0.5
+            answers = await asyncio.gather(*(attempt("no") for _ in range(20)))
+            assert {a.status_code for a in answers} <= {401, 429}
+            compared += sum(a.status_code == 401 for a in answers)
+        assert compared <= 60 * 0.2 + 1
+        now[0] += 60.0  # the address waited: the right password works again
+        assert (await attempt(PASSWORD)).status_code == 201
 
 
 def test_short_password_is_a_config_error() -> None:

@@ -14,16 +14,18 @@ Every request to a path that is not public needs a credential, sent as
 
 The credential decides the environment: each request gets a runtime view whose engine
 works in that environment (``runtime_of(request)`` returns it). Each credential also
-has a token bucket (``rate_limit`` requests per second, bursts of twice that).
+has a token bucket (``rate_limit`` requests per second, bursts of twice that), and each
+client address one for failed sign-ins (:class:`AuthFailures`), checked *before* the
+credential so a throttled address learns nothing from its guesses.
 """
 
 from __future__ import annotations
 
 import copy
 import dataclasses
+import math
 import os
 import re
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import parse_qs
@@ -46,6 +48,8 @@ from switchyard.core.api_keys import (
     password_fingerprint,
     verify_public_token,
 )
+from switchyard.core.clock import monotonic
+from switchyard.core.errors import ConfigError
 from switchyard.engine import Engine
 from switchyard.sdk.runtime import Runtime
 from switchyard.server.errors import ApiError, error_response
@@ -104,13 +108,13 @@ def parse_rate_limit(text: str | None) -> float | None:
     try:
         rate = float(number)
     except ValueError:
-        raise ValueError(
+        raise ConfigError(
             f"invalid {RATE_LIMIT_ENV}={text!r}: expected requests per second like '500', "
             "'500/s' or '6000/m', or 'off'"
         ) from None
     per = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0}.get(unit)
     if per is None or rate <= 0:
-        raise ValueError(f"invalid {RATE_LIMIT_ENV}={text!r}: use '500/s', '6000/m' or 'off'")
+        raise ConfigError(f"invalid {RATE_LIMIT_ENV}={text!r}: use '500/s', '6000/m' or 'off'")
     return rate / per
 
 
@@ -138,6 +142,76 @@ class TokenBuckets:
         if len(self._buckets) > 10_000:  # forget idle credentials
             self._buckets = {k: v for k, v in self._buckets.items() if now - v[1] < 60}
         return (1 - tokens) / self.rate
+
+
+AUTH_FAILURE_BURST = 10
+AUTH_FAILURES_PER_SECOND = 0.2
+"""Failed sign-ins allowed per client address: 10 at once, then one every 5 s."""
+
+
+class AuthFailures:
+    """Failed authentications per client address: wrong API keys, forged or expired
+    tokens and sessions, wrong dashboard passwords, bad callback signatures.
+
+    A token bucket (``burst`` failures, then ``rate`` a second) that is checked before a
+    credential is: a throttled address gets 429 whatever it sends, so guessing goes no
+    faster than ``rate``. Each failure costs a token even below zero (requests already
+    past the check when the bucket emptied), so concurrency buys no extra guesses in
+    the long run. Addresses that never fail cost nothing.
+    """
+
+    def __init__(
+        self, rate: float = AUTH_FAILURES_PER_SECOND, burst: float = AUTH_FAILURE_BURST
+    ) -> None:
+        self.rate = rate
+        self.burst = burst
+        self._buckets: dict[str, tuple[float, float]] = {}
+
+    def _tokens(self, who: str, now: float) -> float:
+        tokens, last = self._buckets.get(who, (self.burst, now))
+        return min(self.burst, tokens + (now - last) * self.rate)
+
+    def wait(self, who: str, now: float) -> float:
+        """0 when ``who`` may try a credential now, else seconds until it may."""
+        if who not in self._buckets:
+            return 0.0
+        tokens = self._tokens(who, now)
+        return 0.0 if tokens >= 1 else (1 - tokens) / self.rate
+
+    def check(self, who: str, what: str = "failed sign-ins") -> None:
+        """Raise 429 (with ``Retry-After``) while ``who`` is throttled."""
+        wait = self.wait(who, monotonic())
+        if wait > 0:
+            raise ApiError(
+                429,
+                "rate_limited",
+                f"too many {what} from this address; retry in {math.ceil(wait)}s "
+                f"({self.burst:.0f} are allowed, then one every {1 / self.rate:.0f}s)",
+                {"Retry-After": str(max(1, math.ceil(wait)))},
+            )
+
+    def failed(self, who: str) -> None:
+        """Count a failure of ``who`` (the bucket may go below zero, down to -burst)."""
+        now = monotonic()
+        self._buckets[who] = (max(-self.burst, self._tokens(who, now) - 1), now)
+        if len(self._buckets) > 10_000:  # forget addresses whose bucket is full again
+            full = (self.burst - 1) / self.rate
+            self._buckets = {k: v for k, v in self._buckets.items() if now - v[1] < full}
+
+
+def auth_failures(request: Request) -> AuthFailures:
+    """The app's count of failed sign-ins (one for every way of signing in)."""
+    state = request.app.state
+    found: AuthFailures | None = getattr(state, "auth_failures", None)
+    if found is None:
+        found = state.auth_failures = AuthFailures()
+    return found
+
+
+def client_address(scope: Scope) -> str:
+    """The client's address (the proxy's, unless the server trusts its headers)."""
+    client = scope.get("client")
+    return str(client[0]) if client else ""
 
 
 def runtime_for(base: Runtime, environment: str) -> Runtime:
@@ -168,6 +242,10 @@ def require_secret_key(request: Request) -> None:
         raise ApiError(403, "forbidden", "this needs a secret API key, not a public token")
 
 
+_MISSING = "missing API key: send 'Authorization: Bearer <key>'"
+"""The one 401 that is no failed attempt (a page asking before signing in)."""
+
+
 def _unauthorized(message: str) -> ApiError:
     return ApiError(401, "unauthorized", message, {"WWW-Authenticate": "Bearer"})
 
@@ -183,8 +261,10 @@ class AccessMiddleware:
         public: Sequence[re.Pattern[str]],
         extra_key: str | None,
         rate_limit: float | None,
+        failures: AuthFailures | None = None,
     ) -> None:
         self.app = app
+        self.failures = failures if failures is not None else AuthFailures()
         self.runtime = runtime
         self._public = tuple(public)
         self._extra_hash = None if not extra_key else hash_key(extra_key)
@@ -213,12 +293,19 @@ class AccessMiddleware:
         if any(p.fullmatch(scope["path"]) for p in self._public):
             await self.app(scope, receive, send)
             return
+        who = client_address(scope)
         try:
-            auth = await self._authenticate(scope)
+            self.failures.check(who, "failed authentications")
+            try:
+                auth = await self._authenticate(scope)
+            except ApiError as exc:
+                if exc.status == 401 and exc.message != _MISSING:
+                    self.failures.failed(who)
+                raise
             if auth.kind == "public":
                 self._check_public_scope(scope, auth)
             if self._buckets is not None:
-                wait = self._buckets.take(auth.key_id or "", time.monotonic())
+                wait = self._buckets.take(auth.key_id or "", monotonic())
                 if wait > 0:
                     raise ApiError(
                         429,
@@ -255,7 +342,7 @@ class AccessMiddleware:
                     "'Authorization: Bearer <key>' so they stay out of URLs and logs"
                 )
         if not credential:
-            raise _unauthorized("missing API key: send 'Authorization: Bearer <key>'")
+            raise _unauthorized(_MISSING)
         if credential.startswith(PUBLIC_TOKEN_PREFIX):
             return await self._public_token(credential)
         if credential.startswith(DASHBOARD_SESSION_PREFIX):
@@ -271,7 +358,7 @@ class AccessMiddleware:
         return Auth(key.environment, "secret", key_id=key.id)
 
     async def _lookup(self, digest: str) -> ApiKey | None:
-        now = time.monotonic()
+        now = monotonic()
         cached = self._keys.get(digest)
         if cached is not None and cached[1] > now:
             return cached[0]

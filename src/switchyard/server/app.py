@@ -26,7 +26,13 @@ from switchyard.server import (
     tasks_api,
     tokens,
 )
-from switchyard.server.access import AccessMiddleware, api_key_from_env, rate_limit_from_env
+from switchyard.server.access import (
+    AccessMiddleware,
+    AuthFailures,
+    api_key_from_env,
+    rate_limit_from_env,
+)
+from switchyard.server.body_timeout import BodyTimeoutMiddleware, body_timeout_from_env
 from switchyard.server.errors import EXCEPTION_HANDLERS
 from switchyard.server.triggering import database_error_handlers
 
@@ -45,7 +51,11 @@ CONCERNS: tuple[ModuleType, ...] = (
 
 
 def create_app(
-    runtime: Runtime, *, api_key: str | None = None, rate_limit: float | None = -1.0
+    runtime: Runtime,
+    *,
+    api_key: str | None = None,
+    rate_limit: float | None = -1.0,
+    body_timeout: float | None = -1.0,
 ) -> Starlette:
     """The HTTP API over ``runtime`` (its storage, engine and config).
 
@@ -59,6 +69,10 @@ def create_app(
 
     ``rate_limit``: requests per second per credential (bursts of twice that);
     ``None`` for no limit; by default from ``SWITCHYARD_RATE_LIMIT`` (1000/s).
+
+    ``body_timeout``: seconds a request body may take to arrive (plus one per KiB
+    received) before the answer is ``408``; ``None`` for no deadline; by default from
+    ``SWITCHYARD_BODY_TIMEOUT`` (30 s).
     """
     routes: list[BaseRoute] = []
     public: list[re.Pattern[str]] = []
@@ -68,7 +82,12 @@ def create_app(
     key = api_key_from_env() if api_key is None else api_key
     if rate_limit is not None and rate_limit < 0:
         rate_limit = rate_limit_from_env()
-    middleware = []
+    # One count of failed sign-ins per client address for every way of signing in: API
+    # keys, tokens, sessions (the middleware), dashboard passwords and callback URLs.
+    failures = AuthFailures()
+    if body_timeout is not None and body_timeout < 0:
+        body_timeout = body_timeout_from_env()
+    middleware = [Middleware(BodyTimeoutMiddleware, timeout=body_timeout)]
     if api_key != "":
         middleware.append(
             Middleware(
@@ -77,11 +96,13 @@ def create_app(
                 public=public,
                 extra_key=key,
                 rate_limit=rate_limit,
+                failures=failures,
             )
         )
     handlers = {**EXCEPTION_HANDLERS, **database_error_handlers()}
     app = Starlette(routes=routes, middleware=middleware, exception_handlers=handlers)
     app.state.runtime = runtime
-    app.state.auth = bool(middleware)
+    app.state.auth = api_key != ""
+    app.state.auth_failures = failures
     app.state.callback_secret = None
     return app

@@ -272,7 +272,11 @@ SCHEMAS: dict[str, J] = {
             "created_at": TIME,
             "completed_at": TIME,
             "created_by_run_id": nullable(STR),
-            "url": {**STR, "description": "The callback URL: POST JSON here to complete it."},
+            "url": {
+                **STR,
+                "description": "The callback URL: POST JSON here to complete it. Left "
+                "out for a public token, which must not outlive its own expiry.",
+            },
         }
     ),
     "TokenList": list_of("Token"),
@@ -345,3 +349,5 @@ SCHEMAS: dict[str, J] = {
     "DashboardSession": obj({"token": STR, "environment": STR, "expires_at": TIME}),
     "Health": obj({"status": STR, "version": STR, "environment": STR}),
 }
+# A public token's caller never gets the callback URL: it outlives the public token.
+SCHEMAS["Token"]["required"].remove("url")

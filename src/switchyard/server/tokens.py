@@ -30,6 +30,7 @@ from switchyard.core.waitpoints import (
 )
 from switchyard.sdk.runtime import Runtime
 from switchyard.sdk.wait import CALLBACK_SECRET, _new_token, token_signature
+from switchyard.server.access import auth_failures, auth_of, client_address
 from switchyard.server.errors import ApiError
 from switchyard.server.inputs import (
     EMPTY,
@@ -90,6 +91,15 @@ def token_json(runtime: Runtime, secret: str, token: Waitpoint) -> dict[str, Any
         **{name: data[name] for name in _TOKEN_FIELDS},
         "url": callback_url(runtime, secret, token.id),
     }
+
+
+def _for_caller(request: Request, data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` without the callback URL for a public token: the URL never expires, so a
+    15-minute token must not be a way to get it."""
+    auth = auth_of(request)
+    if auth is not None and auth.kind == "public":
+        return {k: v for k, v in data.items() if k != "url"}
+    return data
 
 
 def _invalid(message: str) -> ApiError:
@@ -174,8 +184,11 @@ async def callback(request: Request) -> JSONResponse:
     runtime = runtime_of(request)
     token_id: str = request.path_params["token_id"]
     signature: str = request.path_params["signature"]
+    who, failures = client_address(request.scope), auth_failures(request)
+    failures.check(who, "invalid callback signatures")
     expected = token_signature(await callback_secret(request), token_id)
     if not hmac.compare_digest(signature.encode(), expected.encode()):
+        failures.failed(who)
         raise ApiError(
             401,
             "invalid_signature",
@@ -256,7 +269,8 @@ async def retrieve_token(request: Request) -> JSONResponse:
     """``GET /api/v1/waitpoints/tokens/{id}``: the token, with its output or error."""
     runtime = runtime_of(request)
     token = await _get_token(runtime, request.path_params["token_id"])
-    return JSONResponse(token_json(runtime, await callback_secret(request), token))
+    data = token_json(runtime, await callback_secret(request), token)
+    return JSONResponse(_for_caller(request, data))
 
 
 async def complete_token(request: Request) -> JSONResponse:
@@ -275,7 +289,7 @@ async def complete_token(request: Request) -> JSONResponse:
     output = jsonutil.dumps(body.get("data"), what="token output", limit=limit)
     done, already = await _settle(runtime, token, output_json=output)
     data = token_json(runtime, await callback_secret(request), done)
-    return JSONResponse({**data, "already_completed": already})
+    return JSONResponse({**_for_caller(request, data), "already_completed": already})
 
 
 async def timeout_token(request: Request) -> JSONResponse:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import hmac
 import re
-import time
 from pathlib import Path
 
 from starlette.requests import Request
@@ -30,11 +29,10 @@ from switchyard.core.api_keys import (
     password_fingerprint,
     sign_public_token,
 )
-from switchyard.server.access import TokenBuckets
+from switchyard.server.access import auth_failures, client_address
 from switchyard.server.errors import ApiError
 from switchyard.server.inputs import db, iso, read_object
 from switchyard.server.triggering import check_fields, invalid
-from switchyard.server.views import app_singleton
 
 INFO_PATH = "/api/v1/auth/dashboard"
 SESSIONS_PATH = "/api/v1/auth/dashboard-sessions"
@@ -57,8 +55,6 @@ _PAGE_HEADERS = {
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "no-referrer",
 }
-_FAILED_SIGN_INS_PER_SECOND = 0.2
-"""Wrong passwords allowed per client address: 10 at once, then one every 5 s."""
 
 
 async def index(request: Request) -> Response:
@@ -98,20 +94,16 @@ async def create_session(request: Request) -> JSONResponse:
     given = body.get("password")
     if not isinstance(given, str) or not given:
         raise invalid('send {"password": "..."}')
-    who = request.client.host if request.client else ""
-    buckets = app_singleton(
-        request, "dashboard_failures", lambda: TokenBuckets(_FAILED_SIGN_INS_PER_SECOND, burst=10)
-    )
+    # Throttled before the password is compared (10 wrong ones, then one every 5 s per
+    # address, shared with wrong API keys): a throttled address learns nothing, even
+    # from the right password. No await between the check and the count, so
+    # concurrent guesses cannot all slip past one check.
+    who = client_address(request.scope)
+    failures = auth_failures(request)
+    failures.check(who, "wrong passwords")
     if not hmac.compare_digest(given.encode(), password.encode()):
-        wait = buckets.take(who, time.monotonic())
+        failures.failed(who)
         await asyncio.sleep(0.25)  # slows guessing down further, costs a person nothing
-        if wait > 0:
-            raise ApiError(
-                429,
-                "rate_limited",
-                f"too many wrong passwords from this address; retry in {wait:.0f}s",
-                {"Retry-After": str(max(1, round(wait + 0.5)))},
-            )
         raise ApiError(401, "unauthorized", "wrong dashboard password")
     secret = await db(runtime.storage.secret, DASHBOARD_SESSION_SECRET)
     environment = runtime.engine.environment
