@@ -18,6 +18,7 @@ from switchyard.core.states import RunStatus
 from switchyard.sdk.config import Config, import_app, load_config
 from switchyard.sdk.registry import REGISTRY
 from switchyard.sdk.runtime import Runtime, configure
+from switchyard.storage import redacted_url
 
 from . import keys as keys_cli
 from . import render, serve
@@ -196,7 +197,7 @@ def dev(
     runtime = state.runtime(load_tasks=True, config=serve.with_public_url(config, sock))
     render.console.print(
         f"[bold green]switchyard dev[/]  environment [bold]{runtime.config.environment}[/]  "
-        f"database [bold]{runtime.storage.url}[/]"
+        f"database [bold]{redacted_url(runtime.storage.url)}[/]"
     )
     render.console.print(f"API: [bold]{serve.local_url(sock)}[/]")
     key, fresh = serve.dev_api_key(runtime.config.environment)

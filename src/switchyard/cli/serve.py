@@ -26,6 +26,7 @@ from switchyard.core.errors import SwitchyardError
 from switchyard.sdk.config import DEFAULT_PUBLIC_URL, Config
 from switchyard.sdk.runtime import Runtime
 from switchyard.server.access import api_key_from_env
+from switchyard.storage import redacted_url
 
 from . import render
 
@@ -92,18 +93,22 @@ def with_public_url(config: Config, sock: socket.socket) -> Config:
     return dataclasses.replace(config, public_url=local_url(sock))
 
 
-class RedactCallbackSignatures(logging.Filter):
-    """Keep token callback signatures out of access logs: each one is a capability."""
+class RedactCapabilities(logging.Filter):
+    """Keep capabilities out of access logs: token callback signatures, and public tokens
+    passed as ``?access_token=`` (``EventSource`` cannot send headers)."""
 
     _SIGNATURE = re.compile(r"(/callback/)[^/?\s\"]+")
+    _ACCESS_TOKEN = re.compile(r"([?&]access(?:_|%5f)token=)[^&#\s\"]*", re.IGNORECASE)
+
+    def redact(self, text: str) -> str:
+        """``text`` (a path with its query) with every capability in it replaced."""
+        text = self._SIGNATURE.sub(r"\1<redacted>", text)
+        return self._ACCESS_TOKEN.sub(r"\1***", text)
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Rewrite the record's arguments; never drops a record."""
         if isinstance(record.args, tuple):
-            record.args = tuple(
-                self._SIGNATURE.sub(r"\1<redacted>", a) if isinstance(a, str) else a
-                for a in record.args
-            )
+            record.args = tuple(self.redact(a) if isinstance(a, str) else a for a in record.args)
         return True
 
 
@@ -155,8 +160,8 @@ async def _serve(
         from switchyard.server import create_app
 
         access = logging.getLogger("uvicorn.access")
-        if not any(isinstance(f, RedactCallbackSignatures) for f in access.filters):
-            access.addFilter(RedactCallbackSignatures())
+        if not any(isinstance(f, RedactCapabilities) for f in access.filters):
+            access.addFilter(RedactCapabilities())
 
         server = _Server(
             uvicorn.Config(
@@ -221,7 +226,7 @@ def server(state: State, host: str, port: int) -> None:
     render.console.print(
         f"[bold green]switchyard server[/]  listening on [bold]{local_url(sock)}[/]  "
         f"environment [bold]{runtime.config.environment}[/]  database [bold]"
-        f"{runtime.storage.url}[/]"
+        f"{redacted_url(runtime.storage.url)}[/]"
     )
     if runtime.config.public_url != local_url(sock):
         render.console.print(f"token callback URLs use [bold]{runtime.config.public_url}[/]")

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import re
+
 from switchyard.core.errors import ConfigError
 from switchyard.storage.base import Notifier, Storage
 
-__all__ = ["Notifier", "Storage", "open_storage", "sqlite_path"]
+__all__ = ["Notifier", "Storage", "open_storage", "redacted_url", "sqlite_path"]
+
+_URL_PASSWORD = re.compile(r"^([a-z][a-z0-9+.-]*://[^:/@?#]*):[^@/?#]*@", re.IGNORECASE)
+_QUERY_PASSWORD = re.compile(r"([?&]password=)[^&#]*", re.IGNORECASE)
+
+
+def redacted_url(url: str) -> str:
+    """``url`` fit to print or log: its password (in the user part, or a libpq
+    ``?password=``) replaced by ``***``, as in ``postgresql://user:***@host/db``."""
+    return _QUERY_PASSWORD.sub(r"\1***", _URL_PASSWORD.sub(r"\1:***@", url))
 
 
 def sqlite_path(url: str) -> str:
@@ -27,6 +38,6 @@ def open_storage(url: str) -> Storage:
 
         return PostgresStorage(url)
     raise ConfigError(
-        f"unsupported database URL {url!r}: use sqlite:///path/to/file.db or "
+        f"unsupported database URL {redacted_url(url)!r}: use sqlite:///path/to/file.db or "
         "postgresql://user@host:5432/dbname"
     )
