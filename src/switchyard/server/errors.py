@@ -13,6 +13,7 @@ from typing import Any
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Match, Route
 
 from switchyard.core.errors import (
     InvalidOptionError,
@@ -79,17 +80,36 @@ async def _api_error(request: Request, exc: Exception) -> Response:
     return error_response(exc.status, exc.code, exc.message, exc.headers, exc.details)
 
 
+_METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route takes at the request's path (a path often has one route
+    per method, and Starlette's 405 names only the first one's)."""
+    methods: set[str] = set()
+    for route in request.app.routes:
+        if isinstance(route, Route) and route.methods:
+            match, _ = route.matches(request.scope)
+            if match != Match.NONE:
+                methods |= route.methods
+    order = {m: i for i, m in enumerate(_METHOD_ORDER)}
+    return sorted(methods, key=lambda m: (order.get(m, len(order)), m))
+
+
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     status = exc.status_code
     code = _HTTP_CODES.get(status, "http_error")
     message = exc.detail
+    headers = dict(exc.headers or {})
     if status == 404:
         message = f"no route for {request.method} {request.url.path}"
     elif status == 405:
-        allowed = (exc.headers or {}).get("Allow", "")
+        allowed = ", ".join(allowed_methods(request)) or headers.get("Allow", "")
+        if allowed:
+            headers["Allow"] = allowed
         message = f"{request.method} is not allowed here; use {allowed or 'another method'}"
-    return error_response(status, code, message, exc.headers)
+    return error_response(status, code, message, headers)
 
 
 async def _switchyard_error(request: Request, exc: Exception) -> Response:
