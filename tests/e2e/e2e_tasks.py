@@ -80,3 +80,32 @@ def e2e_record_sync(payload: dict[str, Any], ctx: sy.RunContext) -> dict[str, An
 async def e2e_limited(payload: dict[str, Any], ctx: sy.RunContext) -> dict[str, Any]:
     """Recorded runs in a queue that lets two execute at once across all workers."""
     return await _recorded(payload, ctx)
+
+
+@sy.task(id="e2e-guarded", retry=RETRY)
+async def e2e_guarded(payload: dict[str, Any], ctx: sy.RunContext) -> dict[str, Any]:
+    """Like ``e2e-record``, but an attempt the worker stops records ``stopped`` as it ends,
+    so the test knows exactly when it stopped executing."""
+    record(payload, ctx, "start")
+    try:
+        await asyncio.sleep(_sleep_for(payload, ctx))
+    except BaseException:
+        record(payload, ctx, "stopped")
+        raise
+    record(payload, ctx, "end")
+    return {"pid": os.getpid(), "attempt": ctx.attempt.number}
+
+
+@sy.task(id="e2e-guarded-sync", retry=RETRY)
+def e2e_guarded_sync(payload: dict[str, Any], ctx: sy.RunContext) -> dict[str, Any]:
+    """``e2e-guarded`` in a thread, sleeping in short steps so an interrupt lands."""
+    record(payload, ctx, "start")
+    deadline = time.monotonic() + _sleep_for(payload, ctx)
+    try:
+        while time.monotonic() < deadline:
+            time.sleep(0.02)
+    except BaseException:
+        record(payload, ctx, "stopped")
+        raise
+    record(payload, ctx, "end")
+    return {"pid": os.getpid(), "attempt": ctx.attempt.number}

@@ -113,8 +113,11 @@ class Workers:
         lease: float | None = LEASE,
         config: Path | None = None,
         wait: bool = True,
+        url: str | None = None,
     ) -> WorkerProcess:
-        cmd = [sys.executable, "-m", "switchyard", "--database-url", self.url, "--app", APP]
+        """Start ``switchyard worker`` on ``url`` (default: the test's database)."""
+        url = url or self.url
+        cmd = [sys.executable, "-m", "switchyard", "--database-url", url, "--app", APP]
         if config is not None:
             cmd += ["--config", str(config)]
         cmd += ["worker", "--concurrency", str(concurrency)]
