@@ -17,16 +17,7 @@ import pytest
 
 import switchyard as sy
 from tests.e2e.e2e_tasks import e2e_guarded, e2e_guarded_sync
-from tests.e2e.test_worker_processes import (  # noqa: F401 - fixtures
-    Workers,
-    connect,
-    intervals,
-    poll_all,
-    records_dir,
-    sdk,
-    wait_until,
-    workers,
-)
+from tests.e2e.test_worker_processes import Workers, connect, intervals, poll_all, wait_until
 from tests.faults.proxy import FaultProxy
 
 pytestmark = pytest.mark.e2e
