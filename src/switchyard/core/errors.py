@@ -35,6 +35,22 @@ class NotSerializableError(SwitchyardError, TypeError):
     """A payload or output cannot be turned into JSON."""
 
 
+class InvalidJSONValueError(NotSerializableError, ValueError):
+    """A value breaks switchyard's JSON rules (see :mod:`switchyard.core.jsonutil`).
+
+    Non-finite numbers, lone surrogates, NUL or nesting past the depth limit: JSON or
+    the database cannot carry them. ``path`` locates the value (``$.items[3].name``),
+    ``problem`` says what it is. A subclass of :class:`NotSerializableError`, so a
+    task's bad output fails its run without retries and HTTP answers 422.
+    """
+
+    def __init__(self, what: str, path: str, problem: str, advice: str) -> None:
+        super().__init__(f"{what} cannot be stored as JSON: {problem} at {path}; {advice}")
+        self.what = what
+        self.path = path
+        self.problem = problem
+
+
 class PayloadValidationError(SwitchyardError, ValueError):
     """A schema task's payload failed validation; ``errors`` lists each field error."""
 

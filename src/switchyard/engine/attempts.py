@@ -29,9 +29,14 @@ def error_document(exc: BaseException) -> dict[str, Any]:
     """A JSON-able description of an exception: type, message and stack."""
     return {
         "type": type(exc).__name__,
-        "message": str(exc),
-        "stack": "".join(traceback.format_exception(exc)),
+        "message": _printable(str(exc)),
+        "stack": _printable("".join(traceback.format_exception(exc))),
     }
+
+
+def _printable(text: str) -> str:
+    # A message may quote a lone surrogate, which no read could encode as UTF-8.
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def completed(claim: Claim, output_json: str) -> Outcome:

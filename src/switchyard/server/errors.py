@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Match, Route
 
 from switchyard.core.errors import (
+    InvalidJSONValueError,
     InvalidOptionError,
     NotSerializableError,
     NotWaitingError,
@@ -121,6 +122,8 @@ async def _switchyard_error(request: Request, exc: Exception) -> Response:
         return error_response(404, "not_found", str(exc))
     if isinstance(exc, NotWaitingError):
         return error_response(409, "conflict", str(exc))
+    if isinstance(exc, InvalidJSONValueError):
+        return error_response(422, "invalid_json_value", str(exc), details={"path": exc.path})
     if isinstance(exc, InvalidOptionError | NotSerializableError):
         return error_response(422, "invalid_request", str(exc))
     return error_response(400, "bad_request", str(exc))

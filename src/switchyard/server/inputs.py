@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 
+from switchyard.core import jsonutil
 from switchyard.sdk.runtime import Runtime
 from switchyard.server.errors import ApiError
 
@@ -75,15 +76,23 @@ def _no_constants(name: str) -> Any:
 
 
 def parse_json(body: bytes) -> Any:
-    """Decode a JSON body (UTF-8/16/32); :data:`EMPTY` for an empty one."""
+    """Decode a JSON body (UTF-8/16/32); :data:`EMPTY` for an empty one.
+
+    Unparsable JSON (``NaN`` and ``Infinity`` included) is a 400; JSON that parses to a
+    value switchyard cannot store (``1e999``, which Python reads as infinity, a lone
+    surrogate, NUL) is an :class:`~switchyard.core.errors.InvalidJSONValueError` (422)
+    naming its place in the body, before any route looks at it.
+    """
     if not body.strip():
         return EMPTY
     try:
-        return json.loads(body, parse_constant=_no_constants)
+        data = json.loads(body, parse_constant=_no_constants)
     except (ValueError, RecursionError) as exc:
         raise ApiError(
             400, "invalid_json", f"the request body must be JSON (it could not be parsed: {exc})"
         ) from None
+    jsonutil.check_raw(body, data, what="the request body")
+    return data
 
 
 async def read_json(request: Request, limit: int) -> Any:

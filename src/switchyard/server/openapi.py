@@ -34,7 +34,9 @@ _ERRORS = {
     "404": "No such task, run, token or queue in the key's environment.",
     "409": "Conflicts with the current state (or the same Idempotency-Key is in flight).",
     "413": "The body (payload, output, metadata) is over the size limit.",
-    "422": "Invalid input; the message names the field (schema errors under `errors`).",
+    "422": "Invalid input; the message names the field (schema errors under `errors`). "
+    "A value JSON cannot store (NaN/Infinity or a number like 1e999, a lone surrogate, "
+    "NUL, nesting past 256 levels) is `invalid_json_value`, its place under `path`.",
     "429": "Rate limited; retry after the `Retry-After` seconds.",
 }
 
@@ -408,7 +410,7 @@ def _paths() -> J:
                 "(any JSON; empty means {}) becomes the output.",
                 params=[TOKEN_ID, _path("signature", "The URL's signature.")],
                 body=_body(ANY),
-                errors=("400", "401", "404", "413"),
+                errors=("400", "401", "404", "413", "422"),
                 public=True,
                 operation_id="tokenCallback",
             )

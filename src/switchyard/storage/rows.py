@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
+from switchyard.core import jsonutil
 from switchyard.core.ids import new_id
 from switchyard.core.models import Attempt, Claim, Run, TaskInfo
 from switchyard.core.retry import RetryPolicy
@@ -18,7 +19,8 @@ Row = Mapping[str, Any]
 
 
 def _json(text: str | None) -> Any:
-    return None if text is None else json.loads(text)
+    # NaN/Infinity in rows written before the JSON rules read as null (see jsonutil).
+    return jsonutil.loads(text)
 
 
 @lru_cache(maxsize=1024)
