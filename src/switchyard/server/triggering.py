@@ -22,7 +22,12 @@ from starlette.responses import Response
 from switchyard.core import jsonutil
 from switchyard.core.clock import Clock
 from switchyard.core.durations import parse_duration
-from switchyard.core.errors import InvalidOptionError, PayloadValidationError, UnknownTaskError
+from switchyard.core.errors import (
+    InvalidJSONValueError,
+    InvalidOptionError,
+    PayloadValidationError,
+    UnknownTaskError,
+)
 from switchyard.core.models import NewRun, TaskInfo, TriggerResult
 from switchyard.core.options import MAX_TAG_LENGTH, MAX_TAGS, TriggerOptions
 from switchyard.sdk.registry import REGISTRY
@@ -284,7 +289,7 @@ def new_run(
     text = payload_json(runtime, info, payload)
     try:
         return runtime.engine.new_run(info, text, options, batch_id=batch_id)
-    except (InvalidOptionError, PayloadValidationError):
+    except (InvalidOptionError, PayloadValidationError, InvalidJSONValueError):
         raise
     except (TypeError, ValueError, OverflowError) as exc:
         raise invalid(f"invalid trigger options: {exc}") from None
