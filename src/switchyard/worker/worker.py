@@ -340,9 +340,7 @@ class Worker:
         next_due = self._timers.next_at()
         return next_due is not None and next_due <= now
 
-    def _start(
-        self, claim: Claim, sent: float, waitpoints: list[Waitpoint] | None = None
-    ) -> None:
+    def _start(self, claim: Claim, sent: float, waitpoints: list[Waitpoint] | None = None) -> None:
         """Execute a claimed run, or resume it in place if parked here.
 
         ``sent``: when the claim was sent (its lease runs from then, on this worker's
