@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: dev test install lint typecheck pytest postgres chromium bench clean
+.PHONY: dev test install lint typecheck pytest postgres chromium bench chaos clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ postgres:
 
 chromium:
 	bash scripts/ensure-chromium.sh
+
+## make chaos: the long fault run (kill -9 and partitions of workers, thousands of runs)
+chaos: install postgres
+	$(PY) -m tests.faults.chaos --runs 3000 --seconds 180
 
 ## make bench: the benchmarks (not part of make test)
 bench: install postgres

@@ -109,3 +109,46 @@ def e2e_guarded_sync(payload: dict[str, Any], ctx: sy.RunContext) -> dict[str, A
         raise
     record(payload, ctx, "end")
     return {"pid": os.getpid(), "attempt": ctx.attempt.number}
+
+
+def _mark(payload: dict[str, Any], ctx: sy.RunContext, execution: str, event: str) -> None:
+    record(payload, ctx, f"{event}:{execution}")
+
+
+@sy.task(id="e2e-chaos-leaf", retry={"max_attempts": 20, "min_timeout": 0.05, "max_timeout": 0.5})
+async def e2e_chaos_leaf(payload: dict[str, Any], ctx: sy.RunContext) -> int:
+    """A child run of ``e2e-chaos``."""
+    await asyncio.sleep(float(payload.get("sleep", 0.05)))
+    return int(payload["n"]) * 2
+
+
+@sy.task(id="e2e-chaos", retry={"max_attempts": 20, "min_timeout": 0.05, "max_timeout": 0.5})
+async def e2e_chaos(payload: dict[str, Any], ctx: sy.RunContext) -> dict[str, Any]:
+    """One durable operation (``kind``: wait, token, child or step) between two stretches
+    of work. Each execution (an attempt, or its replay) records when it executes:
+    ``start``/``resume`` open a stretch, ``pause`` (before a durable wait), ``end`` and
+    ``stopped`` close it; ``stopped`` after a ``pause`` means it was evicted while parked."""
+    execution = os.urandom(6).hex()
+    _mark(payload, ctx, execution, "start")
+    try:
+        await asyncio.sleep(float(payload["sleep"]))
+        kind = payload["kind"]
+        result: Any = None
+        if kind == "step":
+            result = await sy.step("work", lambda: payload["n"])
+        else:
+            _mark(payload, ctx, execution, "pause")
+            if kind == "wait":
+                await sy.wait.for_(seconds=float(payload["wait"]))
+            elif kind == "token":
+                token = await sy.wait.create_token(timeout="1h", tags=[f"chaos:{ctx.run.id}"])
+                result = (await sy.wait.for_token(token)).unwrap()
+            else:
+                result = (await e2e_chaos_leaf.trigger_and_wait({"n": payload["n"]})).unwrap()
+            _mark(payload, ctx, execution, "resume")
+        await asyncio.sleep(float(payload["sleep"]))
+    except BaseException:
+        _mark(payload, ctx, execution, "stopped")
+        raise
+    _mark(payload, ctx, execution, "end")
+    return {"n": payload["n"], "result": result}

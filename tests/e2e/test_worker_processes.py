@@ -114,6 +114,7 @@ class Workers:
         config: Path | None = None,
         wait: bool = True,
         url: str | None = None,
+        extra: tuple[str, ...] = (),
     ) -> WorkerProcess:
         """Start ``switchyard worker`` on ``url`` (default: the test's database)."""
         url = url or self.url
@@ -123,6 +124,7 @@ class Workers:
         cmd += ["worker", "--concurrency", str(concurrency)]
         if lease is not None:
             cmd += ["--lease", str(lease)]
+        cmd += extra
         env = {k: v for k, v in os.environ.items() if not k.startswith("SWITCHYARD_")}
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
         env["PYTHONUNBUFFERED"] = "1"
