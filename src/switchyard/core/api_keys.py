@@ -19,8 +19,12 @@ import hmac
 import json
 import re
 import secrets
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from switchyard.core.errors import SwitchyardError
+from switchyard.core.models import TriggerResult
 
 KEY_PREFIX = "sy_"
 PUBLIC_TOKEN_PREFIX = "pt_"
@@ -100,6 +104,35 @@ class StoredRequest:
     request_hash: str
     status: int
     response: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RequestResponse:
+    """The response of a reserved request, stored in the transaction that makes its runs.
+
+    Then a server that dies after the commit has already stored what a retry gets:
+    never a second run. ``reserved_at`` (the ``now`` the key was reserved with)
+    identifies the reservation; a takeover always reserves with a later time, so if a
+    retry took the key over meanwhile, the whole transaction is rolled back
+    (:class:`RequestTakenOverError`). The request's runs are ``count`` runs from index
+    ``first`` of the trigger; ``render`` turns their results into ``(status, JSON)``.
+    """
+
+    environment: str
+    key: str
+    reserved_at: float
+    first: int
+    count: int
+    render: Callable[[Sequence[TriggerResult]], tuple[int, str]]
+    ttl: float
+
+
+class RequestTakenOverError(SwitchyardError):
+    """A retry took over this request's ``Idempotency-Key``; its work was rolled back."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"the request with Idempotency-Key {key!r} was taken over by a retry")
+        self.key = key
 
 
 # -- public tokens -------------------------------------------------------------------------

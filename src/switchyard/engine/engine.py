@@ -113,11 +113,15 @@ class Engine:
 
     def replay(self, run_id: str, payload_json: str | None = None) -> TriggerResult:
         """A new run of the same task with the same (or an edited) payload and options."""
+        return self.trigger([self.replay_run(run_id, payload_json)])[0]
+
+    def replay_run(self, run_id: str, payload_json: str | None = None) -> NewRun:
+        """The run :meth:`replay` makes, not yet stored (to store it with other writes)."""
         run = self.get_run(run_id)
         task = TaskInfo(id=run.task_id, queue=run.queue, environment=run.environment)
         import json
 
-        new = build_new_run(
+        return build_new_run(
             task,
             payload_json if payload_json is not None else json.dumps(run.payload),
             TriggerOptions(
@@ -134,7 +138,6 @@ class Engine:
             now=self.now(),
             replayed_from=run.id,
         )
-        return self.trigger([new])[0]
 
     def register(self, tasks: Sequence[TaskInfo], worker_id: str | None = None) -> None:
         """Record task definitions (a worker does this as it starts)."""

@@ -5,6 +5,7 @@ Realtime updates of runs (server-sent events) are in :mod:`switchyard.server.eve
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
@@ -15,11 +16,11 @@ from starlette.routing import BaseRoute, Route
 from switchyard.core import jsonutil
 from switchyard.core.errors import RunNotFoundError, UnknownTaskError
 from switchyard.core.idempotency import scoped_key
-from switchyard.core.models import RunFilter
+from switchyard.core.models import RunFilter, TriggerResult
 from switchyard.core.states import RunStatus
 from switchyard.engine.enqueue import resolve_delay
 from switchyard.server.errors import ApiError
-from switchyard.server.idempotency import idempotent
+from switchyard.server.idempotency import Reservation, idempotent
 from switchyard.server.inputs import (
     EMPTY,
     db,
@@ -31,7 +32,7 @@ from switchyard.server.inputs import (
     read_object,
     runtime_of,
 )
-from switchyard.server.tasks_api import _tasks
+from switchyard.server.tasks_api import _tasks, writer
 from switchyard.server.triggering import check_fields, duration, invalid, moment, payload_json
 from switchyard.server.views import attempt_json, run_json, waitpoint_json
 
@@ -120,6 +121,13 @@ async def cancel_run(request: Request) -> JSONResponse:
     return JSONResponse({"id": run_id, "status": str(run.status), "canceled": canceled})
 
 
+def _render_replay(results: Sequence[TriggerResult]) -> Response:
+    [result] = results
+    return JSONResponse(
+        {"id": result.run_id, "task_id": result.task_id, "is_cached": False}, status_code=201
+    )
+
+
 async def replay_run(request: Request) -> Response:
     """``POST /api/v1/runs/{run_id}/replay``: a new run of the same task and options,
     with the same payload or ``{"payload": ...}``."""
@@ -127,7 +135,7 @@ async def replay_run(request: Request) -> Response:
     limit = runtime.config.max_payload_bytes
     body = await read_body(request, limit + 65536)
 
-    async def handle() -> Response:
+    async def handle(reservation: Reservation | None) -> Response:
         data = parse_json(body)
         if data is EMPTY:
             data = {}
@@ -143,11 +151,9 @@ async def replay_run(request: Request) -> Response:
                 text = jsonutil.dumps(data["payload"], what="payload", limit=limit)
             else:
                 text = payload_json(runtime, info, data["payload"])
-        result = await db(runtime.engine.replay, run.id, text)
-        return JSONResponse(
-            {"id": result.run_id, "task_id": result.task_id, "is_cached": False},
-            status_code=201,
-        )
+        new = await db(runtime.engine.replay_run, run.id, text)
+        results = await writer(request, runtime).write([new], reservation, _render_replay)
+        return _render_replay(results)
 
     return await idempotent(request, runtime, body, handle)
 

@@ -7,6 +7,7 @@ one transaction: all of its runs are created, or none.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from starlette.requests import Request
@@ -18,7 +19,7 @@ from switchyard.core.models import NewRun, TaskInfo, TriggerResult
 from switchyard.core.options import TriggerOptions
 from switchyard.engine import Engine
 from switchyard.sdk.runtime import Runtime
-from switchyard.server.idempotency import idempotent
+from switchyard.server.idempotency import Reservation, idempotent
 from switchyard.server.inputs import EMPTY, db, parse_json, read_body, runtime_of
 from switchyard.server.triggering import (
     MAX_BATCH,
@@ -62,6 +63,16 @@ def _result_json(result: TriggerResult) -> dict[str, Any]:
     return {"id": result.run_id, "task_id": result.task_id, "is_cached": result.is_cached}
 
 
+def _render_trigger(results: Sequence[TriggerResult]) -> Response:
+    [result] = results
+    return JSONResponse(_result_json(result), status_code=200 if result.is_cached else 201)
+
+
+def writer(request: Request, runtime: Runtime) -> TriggerWriter:
+    """The app's :class:`TriggerWriter` (every route that makes runs writes through it)."""
+    return _writer(request, runtime)
+
+
 # -- routes ------------------------------------------------------------------------------
 async def list_tasks(request: Request) -> JSONResponse:
     """``GET /api/v1/tasks``: every task workers registered, with payload schemas."""
@@ -83,13 +94,13 @@ async def trigger(request: Request) -> Response:
     limit = runtime.config.max_payload_bytes
     body = await read_body(request, 2 * limit + 65536)
 
-    async def handle() -> Response:
+    async def handle(reservation: Reservation | None) -> Response:
         data = _object(parse_json(body), _TRIGGER_FIELDS, "the request body")
         info = await _tasks(request).get(runtime, request.path_params["task_id"])
         options = parse_options(data.get("options"))
         new = new_run(runtime, info, data.get("payload"), options)
-        [result] = await _writer(request, runtime).write([new])
-        return JSONResponse(_result_json(result), status_code=200 if result.is_cached else 201)
+        results = await _writer(request, runtime).write([new], reservation, _render_trigger)
+        return _render_trigger(results)
 
     return await idempotent(request, runtime, body, handle)
 
@@ -99,7 +110,7 @@ async def _batch(request: Request, task_id: str | None) -> Response:
     limit = runtime.config.max_payload_bytes
     body = await read_body(request, 4 * limit + 65536)
 
-    async def handle() -> Response:
+    async def handle(reservation: Reservation | None) -> Response:
         data = _object(parse_json(body), _BATCH_FIELDS, "the request body")
         items = data.get("items")
         if not isinstance(items, list) or not 1 <= len(items) <= MAX_BATCH:
@@ -137,10 +148,14 @@ async def _batch(request: Request, task_id: str | None) -> Response:
                 options = _with_key(options, scoped_key([key, str(index)], "global"), key_ttl)
             info: TaskInfo = await tasks.get(runtime, item_task)
             runs.append(new_run(runtime, info, item.get("payload"), options, batch_id=batch_id))
-        results = await _writer(request, runtime).write(runs)
-        return JSONResponse(
-            {"batch_id": batch_id, "runs": [_result_json(r) for r in results]}, status_code=201
-        )
+
+        def render(results: Sequence[TriggerResult]) -> Response:
+            return JSONResponse(
+                {"batch_id": batch_id, "runs": [_result_json(r) for r in results]},
+                status_code=201,
+            )
+
+        return render(await _writer(request, runtime).write(runs, reservation, render))
 
     return await idempotent(request, runtime, body, handle)
 

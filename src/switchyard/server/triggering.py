@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import os
+import signal
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -20,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from switchyard.core import jsonutil
+from switchyard.core.api_keys import RequestResponse
 from switchyard.core.clock import Clock
 from switchyard.core.durations import parse_duration
 from switchyard.core.errors import (
@@ -33,6 +36,7 @@ from switchyard.core.options import MAX_TAG_LENGTH, MAX_TAGS, TriggerOptions
 from switchyard.sdk.registry import REGISTRY
 from switchyard.sdk.runtime import Runtime
 from switchyard.server.errors import ApiError, error_response
+from switchyard.server.idempotency import Reservation
 from switchyard.server.inputs import db
 from switchyard.storage import Storage
 
@@ -296,10 +300,29 @@ def new_run(
 
 
 # -- writing -------------------------------------------------------------------------------
+Render = Callable[[Sequence[TriggerResult]], Response]
+"""A request's response, made from the results of its runs."""
+
+FAULT_AFTER_TRIGGER_COMMIT = os.environ.get("SWITCHYARD_FAULT_AFTER_TRIGGER_COMMIT") == "1"
+"""Test-only fault point: the process kills itself (SIGKILL) right after a trigger's
+transaction commits, before any response is sent, as a crash would
+(tests/test_idempotency_crash.py). Never set it anywhere else."""
+
+
 @dataclass
 class _Pending:
     runs: list[NewRun]
     future: asyncio.Future[list[TriggerResult]]
+    reservation: Reservation | None = None
+    render: Render | None = None
+
+
+def _encoded(render: Render) -> Callable[[Sequence[TriggerResult]], tuple[int, str]]:
+    def encode(results: Sequence[TriggerResult]) -> tuple[int, str]:
+        response = render(results)
+        return response.status_code, bytes(response.body).decode()
+
+    return encode
 
 
 class TriggerWriter:
@@ -323,10 +346,21 @@ class TriggerWriter:
         self._in_flight = 0
         self._tasks: set[asyncio.Task[None]] = set()
 
-    async def write(self, runs: list[NewRun]) -> list[TriggerResult]:
-        """Store ``runs`` (one request's) and return one result per run."""
+    async def write(
+        self,
+        runs: list[NewRun],
+        reservation: Reservation | None = None,
+        render: Render | None = None,
+    ) -> list[TriggerResult]:
+        """Store ``runs`` (one request's) and return one result per run.
+
+        With the request's ``Idempotency-Key`` ``reservation``, the response ``render``
+        makes of the results is stored in the same transaction as the runs (and the
+        reservation marked ``stored``); a key a retry took over raises
+        :class:`~switchyard.core.api_keys.RequestTakenOverError`, nothing stored.
+        """
         loop = asyncio.get_running_loop()
-        item = _Pending(runs, loop.create_future())
+        item = _Pending(runs, loop.create_future(), reservation, render)
         self._pending.append(item)
         if self._in_flight < self.max_in_flight:
             self._in_flight += 1
@@ -351,9 +385,17 @@ class TriggerWriter:
             self._in_flight -= 1
 
     async def _write_group(self, group: list[_Pending]) -> None:
-        runs = [r for item in group for r in item.runs]
+        runs: list[NewRun] = []
+        responses: list[RequestResponse] = []
+        for item in group:
+            if item.reservation is not None and item.render is not None:
+                encode = _encoded(item.render)
+                responses.append(item.reservation.response(len(runs), len(item.runs), encode))
+            runs.extend(item.runs)
         try:
-            results = await db(self.storage.trigger, runs, self.clock.now())
+            results = await db(self.storage.trigger, runs, self.clock.now(), responses)
+            if FAULT_AFTER_TRIGGER_COMMIT:
+                os.kill(os.getpid(), signal.SIGKILL)
         except BaseException as exc:
             if len(group) == 1 or not isinstance(exc, Exception):
                 for item in group:
@@ -367,6 +409,8 @@ class TriggerWriter:
             return
         start = 0
         for item in group:
+            if item.reservation is not None and item.render is not None:
+                item.reservation.stored = True
             if not item.future.done():
                 item.future.set_result(results[start : start + len(item.runs)])
             start += len(item.runs)

@@ -11,7 +11,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any
 
-from switchyard.core.api_keys import ApiKey, StoredRequest
+from switchyard.core.api_keys import ApiKey, RequestResponse, StoredRequest
 from switchyard.core.models import (
     Attempt,
     Claim,
@@ -88,8 +88,16 @@ class Storage(ABC):
 
     # -- enqueue -----------------------------------------------------------------
     @abstractmethod
-    def trigger(self, runs: Sequence[NewRun], now: float) -> list[TriggerResult]:
-        """Create runs (all or none), honouring idempotency keys; one result per input."""
+    def trigger(
+        self, runs: Sequence[NewRun], now: float, responses: Sequence[RequestResponse] = ()
+    ) -> list[TriggerResult]:
+        """Create runs (all or none), honouring idempotency keys; one result per input.
+
+        ``responses`` are the responses of the ``Idempotency-Key`` requests these runs
+        are for, stored in the same transaction; if a retry took one of those keys over
+        (see :meth:`begin_request`), nothing is stored and
+        :class:`~switchyard.core.api_keys.RequestTakenOverError` is raised.
+        """
 
     @abstractmethod
     def register(
@@ -362,17 +370,30 @@ class Storage(ABC):
         ttl: float,
         stale_after: float,
     ) -> StoredRequest | None:
-        """Reserve an idempotency key for a request (None), or return what is stored."""
+        """Reserve an idempotency key for a request (None), or return what is stored.
+
+        The reservation is known by ``now``: pass it as ``reserved_at`` to
+        :meth:`trigger` (``responses``), :meth:`finish_request` and
+        :meth:`release_request`. One older than ``stale_after`` seconds is taken over.
+        """
 
     @abstractmethod
     def finish_request(
-        self, environment: str, key: str, status: int, response: str, now: float, ttl: float
-    ) -> None:
-        """Store the response of a reserved request."""
+        self,
+        environment: str,
+        key: str,
+        reserved_at: float,
+        status: int,
+        response: str,
+        now: float,
+        ttl: float,
+    ) -> bool:
+        """Store the response of the reservation made at ``reserved_at`` (the ``now`` of
+        its :meth:`begin_request`); False if a retry took the key over meanwhile."""
 
     @abstractmethod
-    def release_request(self, environment: str, key: str) -> None:
-        """Drop the reservation of a request that failed."""
+    def release_request(self, environment: str, key: str, reserved_at: float) -> None:
+        """Drop the reservation made at ``reserved_at`` of a request that failed."""
 
     @abstractmethod
     def purge_requests(self, now: float) -> int:

@@ -382,16 +382,20 @@ WHERE environment = :environment AND request_key = :request_key
 UPDATE request_idempotency
 SET request_hash = :request_hash, status = 0, response = NULL, created_at = :now,
     expires_at = :expires_at
-WHERE environment = :environment AND request_key = :request_key
+WHERE environment = :environment AND request_key = :request_key AND created_at < :now
   AND (expires_at <= :now OR (status = 0 AND created_at <= :stale_before))
 
 -- name: finish_request
+-- A reservation is identified by its created_at: a takeover always sets a later one,
+-- so a request whose key a retry took over can no longer finish or release it.
 UPDATE request_idempotency SET status = :status, response = :response, expires_at = :expires_at
 WHERE environment = :environment AND request_key = :request_key AND status = 0
+  AND created_at = :reserved_at
 
 -- name: release_request
 DELETE FROM request_idempotency
 WHERE environment = :environment AND request_key = :request_key AND status = 0
+  AND created_at = :reserved_at
 
 -- name: purge_requests
 DELETE FROM request_idempotency WHERE expires_at <= :now

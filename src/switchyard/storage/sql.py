@@ -11,6 +11,7 @@ import json
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from switchyard.core.api_keys import RequestResponse
 from switchyard.core.ids import new_id
 from switchyard.core.models import (
     Attempt,
@@ -51,11 +52,14 @@ class SqlStorage(SqlApi, SqlWaitpoints, SqlResume, SqlQueues, SqlDequeue, Storag
         self._last_key: dict[str, str] = {}
 
     # -- enqueue ------------------------------------------------------------------
-    def trigger(self, runs: Sequence[NewRun], now: float) -> list[TriggerResult]:
+    def trigger(
+        self, runs: Sequence[NewRun], now: float, responses: Sequence[RequestResponse] = ()
+    ) -> list[TriggerResult]:
         new_queues: set[tuple[str, str]] = set()
         new_envs: set[str] = set()
         with self._tx() as cur:
             results = self._trigger(cur, runs, now, new_envs, new_queues)
+            self._store_responses(cur, responses, results, now)
         self._known_envs |= new_envs
         self._known_queues |= new_queues
         return results

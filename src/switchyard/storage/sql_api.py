@@ -10,10 +10,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from switchyard.core.api_keys import ApiKey, StoredRequest
-from switchyard.core.models import Run
+from switchyard.core.api_keys import (
+    ApiKey,
+    RequestResponse,
+    RequestTakenOverError,
+    StoredRequest,
+)
+from switchyard.core.models import Run, TriggerResult
 from switchyard.storage.rows import run_from_row
-from switchyard.storage.sql_hooks import SqlHooks
+from switchyard.storage.sql_hooks import Cursor, SqlHooks
 
 
 def _api_key(row: Any) -> ApiKey:
@@ -115,25 +120,68 @@ class SqlApi(SqlHooks):
         return StoredRequest(row["request_hash"], row["status"], row["response"])
 
     def finish_request(
-        self, environment: str, key: str, status: int, response: str, now: float, ttl: float
-    ) -> None:
-        """Store the response of a reserved request (kept ``ttl`` seconds)."""
+        self,
+        environment: str,
+        key: str,
+        reserved_at: float,
+        status: int,
+        response: str,
+        now: float,
+        ttl: float,
+    ) -> bool:
+        """Store the response of the reservation made at ``reserved_at`` (kept ``ttl``
+        seconds); False if a retry took the key over meanwhile."""
         with self._tx() as cur:
-            cur.execute(
-                self.q["finish_request"],
-                {
-                    "environment": environment,
-                    "request_key": key,
-                    "status": status,
-                    "response": response,
-                    "expires_at": now + ttl,
-                },
+            return self._finish_request(
+                cur, environment, key, reserved_at, status, response, now + ttl
             )
 
-    def release_request(self, environment: str, key: str) -> None:
-        """Drop a reservation whose request failed, so a retry handles it afresh."""
+    def _finish_request(
+        self,
+        cur: Cursor,
+        environment: str,
+        key: str,
+        reserved_at: float,
+        status: int,
+        response: str,
+        expires_at: float,
+    ) -> bool:
+        cur.execute(
+            self.q["finish_request"],
+            {
+                "environment": environment,
+                "request_key": key,
+                "reserved_at": reserved_at,
+                "status": status,
+                "response": response,
+                "expires_at": expires_at,
+            },
+        )
+        return bool(cur.rowcount == 1)
+
+    def _store_responses(
+        self,
+        cur: Cursor,
+        responses: Sequence[RequestResponse],
+        results: Sequence[TriggerResult],
+        now: float,
+    ) -> None:
+        """Store each reserved request's response in the transaction of its runs."""
+        for r in responses:
+            status, text = r.render(results[r.first : r.first + r.count])
+            if not self._finish_request(
+                cur, r.environment, r.key, r.reserved_at, status, text, now + r.ttl
+            ):
+                raise RequestTakenOverError(r.key)  # rolls the runs back with it
+
+    def release_request(self, environment: str, key: str, reserved_at: float) -> None:
+        """Drop the reservation made at ``reserved_at`` (its request failed), so a retry
+        handles the request afresh; a reservation taken over by a retry stays."""
         with self._tx() as cur:
-            cur.execute(self.q["release_request"], {"environment": environment, "request_key": key})
+            cur.execute(
+                self.q["release_request"],
+                {"environment": environment, "request_key": key, "reserved_at": reserved_at},
+            )
 
     def purge_requests(self, now: float) -> int:
         """Delete expired request records; returns how many."""
