@@ -186,7 +186,8 @@ class Chaos:
         while time.monotonic() < deadline:
             now = time.monotonic()
             if triggered < runs:
-                due = runs if now >= trigger_until else int(runs * (now - started) / (seconds * 0.6))
+                share = min(1.0, (now - started) / (trigger_until - started))
+                due = int(runs * share)
                 if due > triggered:
                     self._trigger(triggered, due - triggered)
                     triggered = due
