@@ -1,0 +1,149 @@
+"""The client's JSON: runs from the API's JSON, options to it, server-sent events,
+and :class:`ClientError`."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from switchyard.core.errors import SwitchyardError
+from switchyard.core.models import Run
+from switchyard.core.retry import RetryPolicy
+from switchyard.core.states import RunStatus
+
+
+class ClientError(SwitchyardError):
+    """The API answered with an error (or could not be reached at all: ``status`` 0)."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        errors: list[dict[str, Any]] | None = None,
+    ) -> None:
+        super().__init__(f"{status} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+        self.errors = errors or []
+
+
+# -- JSON <-> models ------------------------------------------------------------------------
+def _ts(value: str | None) -> float | None:
+    if value is None:
+        return None
+    return dt.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+
+
+def run_from_json(data: Mapping[str, Any]) -> Run:
+    """A :class:`~switchyard.Run` from the API's JSON (times back to epoch seconds)."""
+    created = _ts(data["created_at"]) or 0.0
+    queued = _ts(data.get("queued_at")) or created
+    return Run(
+        id=data["id"],
+        environment=data.get("environment", ""),
+        task_id=data["task_id"],
+        queue=data.get("queue", ""),
+        status=RunStatus(data["status"]),
+        payload=data.get("payload"),
+        output=data.get("output"),
+        error=data.get("error"),
+        tags=tuple(data.get("tags") or ()),
+        metadata=dict(data.get("metadata") or {}),
+        priority=float(data.get("priority") or 0.0),
+        order_key=queued - float(data.get("priority") or 0.0),
+        created_at=created,
+        queued_at=queued,
+        delay_until=_ts(data.get("delay_until")),
+        expires_at=_ts(data.get("expires_at")),
+        started_at=_ts(data.get("started_at")),
+        finished_at=_ts(data.get("finished_at")),
+        attempt_count=int(data.get("attempt_count") or 0),
+        current_attempt_id=None,
+        retry=RetryPolicy.from_json(data.get("retry")),
+        max_duration=data.get("max_duration"),
+        ttl=data.get("ttl"),
+        idempotency_key=data.get("idempotency_key"),
+        idempotency_expires_at=_ts(data.get("idempotency_expires_at")),
+        concurrency_key=data.get("concurrency_key"),
+        parent_run_id=data.get("parent_run_id"),
+        root_run_id=data.get("root_run_id"),
+        batch_id=data.get("batch_id"),
+        replayed_from=data.get("replayed_from"),
+        worker_id=None,
+        lease_expires_at=None,
+        updated_at=_ts(data.get("updated_at")) or created,
+    )
+
+
+def jsonable(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            raise ValueError(f"{value!r} needs a timezone (datetime.now(timezone.utc), ...)")
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds()
+    if isinstance(value, RetryPolicy):
+        return value.to_json()
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, Mapping):
+        return {k: jsonable(v) for k, v in value.items()}
+    name = getattr(value, "name", None)  # a switchyard.Queue
+    if name is not None and hasattr(value, "concurrency_limit"):
+        return name
+    return value
+
+
+def trigger_options(options: Mapping[str, Any]) -> dict[str, Any]:
+    """Trigger options as the API takes them (None left out)."""
+    return {k: jsonable(v) for k, v in options.items() if v is not None}
+
+
+def payload_json_value(value: Any) -> Any:
+    dump = getattr(value, "model_dump", None)  # a pydantic model
+    if callable(dump):
+        return dump(mode="json")
+    return value
+
+
+# -- server-sent events ----------------------------------------------------------------------
+@dataclass
+class ServerSentEvent:
+    """One parsed SSE event."""
+
+    event: str = "message"
+    data: str = ""
+    id: str | None = None
+
+
+class SseParser:
+    """Feed lines (without their newline); get events back as they complete."""
+
+    def __init__(self) -> None:
+        self._event = ServerSentEvent()
+        self._data: list[str] = []
+
+    def feed(self, line: str) -> ServerSentEvent | None:
+        """Take one line; the finished event when ``line`` is blank."""
+        if not line:
+            if not self._data and self._event.event == "message" and self._event.id is None:
+                return None
+            event = dataclasses.replace(self._event, data="\n".join(self._data))
+            self._event, self._data = ServerSentEvent(), []
+            return event
+        if line.startswith(":"):
+            return None
+        name, _, value = line.partition(":")
+        value = value.removeprefix(" ")
+        if name == "data":
+            self._data.append(value)
+        elif name == "event":
+            self._event.event = value
+        elif name == "id":
+            self._event.id = value
+        return None
