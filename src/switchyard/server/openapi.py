@@ -15,210 +15,131 @@ from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import BaseRoute, Route
 
 import switchyard
-from switchyard.server.openapi_schemas import (
-    ANY,
-    BOOL,
-    SCHEMAS,
-    STR,
-    J,
-    ref,
+from switchyard.core.states import RunStatus
+from switchyard.core.waitpoints import WaitpointStatus
+from switchyard.server.openapi_parts import (
+    CREATED,
+    CURSOR,
+    ERRORS,
+    IDEMPOTENCY_HEADER,
+    LAST_EVENT_ID,
+    LIMIT,
+    QUEUE,
+    RUN_ID,
+    SSE,
+    TASK_ID,
+    TOKEN_ID,
+    error_refs,
+    json_content,
+    op,
+    path_param,
+    query_param,
+    request_body,
+    statuses,
 )
+from switchyard.server.openapi_schemas import ANY, BOOL, DURATION_TEXT, QUERY_STR, SCHEMAS, J, ref
 
 PUBLIC_PATHS = (re.compile(r"/openapi\.json"), re.compile(r"/docs"))
 """The description of the API is no secret: no API key needed."""
 
-_ERRORS = {
-    "400": "Malformed request (the body is not JSON, a bad header).",
-    "401": "Missing, invalid, revoked or expired credential.",
-    "403": "The credential may not do this (a public token outside its scope).",
-    "404": "No such task, run, token or queue in the key's environment.",
-    "409": "Conflicts with the current state (or the same Idempotency-Key is in flight).",
-    "413": "The body (payload, output, metadata) is over the size limit.",
-    "422": "Invalid input; the message names the field (schema errors under `errors`). "
-    "A value JSON cannot store (NaN/Infinity or a number like 1e999, a lone surrogate, "
-    "NUL, nesting past 256 levels) is `invalid_json_value`, its place under `path`.",
-    "429": "Rate limited; retry after the `Retry-After` seconds.",
-}
-
-
-def _errors(*codes: str) -> J:
-    return {code: {"$ref": f"#/components/responses/E{code}"} for code in codes}
-
-
-AUTHED = ("400", "401", "403", "422", "429")
-
-
-def _json(schema: J, description: str = "OK") -> J:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-def _body(schema: J, required: bool = False) -> J:
-    return {"required": required, "content": {"application/json": {"schema": schema}}}
-
-
-def _path(name: str, description: str) -> J:
-    return {
-        "name": name,
-        "in": "path",
-        "required": True,
-        "schema": STR,
-        "description": description,
-    }
-
-
-def _query(name: str, schema: J, description: str) -> J:
-    return {
-        "name": name,
-        "in": "query",
-        "required": False,
-        "schema": schema,
-        "description": description,
-    }
-
-
-IDEMPOTENCY_HEADER: J = {
-    "name": "Idempotency-Key",
-    "in": "header",
-    "required": False,
-    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
-    "description": "Send the same key to retry safely: the first response comes back "
-    "(24 hours) and no second run is made.",
-}
-RUN_ID = _path("run_id", "A run id (run_...).")
-TASK_ID = _path("task_id", "A task id.")
-TOKEN_ID = _path("token_id", "A token id (waitpoint_...).")
-QUEUE = _path("name", "A queue name; task queues are task/<task id> (/ may be sent as %2F).")
-LIMIT = _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000}, "Page size, 50.")
-CURSOR = _query("cursor", STR, "The next_cursor of the previous page.")
-CREATED = [
-    _query("created_after", STR, "Epoch seconds or ISO 8601."),
-    _query("created_before", STR, "Epoch seconds or ISO 8601."),
-]
-SSE: J = {
-    "description": "A stream of server-sent events: `event: run` with a Run as data.",
-    "content": {"text/event-stream": {"schema": STR}},
-}
-
-
-def _op(
-    tag: str,
-    summary: str,
-    responses: J,
-    *,
-    description: str = "",
-    params: list[J] | None = None,
-    body: J | None = None,
-    errors: tuple[str, ...] = (),
-    public: bool = False,
-    operation_id: str,
-) -> J:
-    op: J = {"tags": [tag], "summary": summary, "operationId": operation_id}
-    if description:
-        op["description"] = description
-    if params:
-        op["parameters"] = params
-    if body is not None:
-        op["requestBody"] = body
-    codes = tuple(sorted(set(errors if public else AUTHED + errors)))
-    op["responses"] = {**responses, **_errors(*codes)}
-    if public:
-        op["security"] = []
-    return op
-
 
 def _paths() -> J:
-    run = _json(ref("Run"))
-    token_settled = _json(ref("TokenSettled"))
-    stats = _json(ref("QueueStats"))
-    environment = _json(ref("Environment"))
+    run = json_content(ref("Run"))
+    token_settled = json_content(ref("TokenSettled"))
+    stats = json_content(ref("QueueStats"))
+    environment = json_content(ref("Environment"))
     return {
         "/healthz": {
-            "get": _op(
+            "get": op(
                 "health",
                 "Health check",
-                {"200": _json(ref("Health")), **_errors("503")},
+                {"200": json_content(ref("Health")), **error_refs("503")},
                 description="200 when the process is up and reaches its database.",
                 public=True,
                 operation_id="healthz",
             )
         },
         "/api/v1/tasks": {
-            "get": _op(
+            "get": op(
                 "tasks",
                 "List tasks",
-                {"200": _json(ref("TaskList"))},
+                {"200": json_content(ref("TaskList"))},
                 description="Tasks that workers registered in the key's environment, with "
                 "the JSON Schema of each schema task's payload.",
                 operation_id="listTasks",
             )
         },
         "/api/v1/tasks/{task_id}": {
-            "get": _op(
+            "get": op(
                 "tasks",
                 "Retrieve a task",
-                {"200": _json(ref("Task"))},
+                {"200": json_content(ref("Task"))},
                 params=[TASK_ID],
                 errors=("404",),
                 operation_id="retrieveTask",
             )
         },
         "/api/v1/tasks/{task_id}/trigger": {
-            "post": _op(
+            "post": op(
                 "tasks",
                 "Trigger a run",
                 {
-                    "201": _json(ref("TriggerResult"), "Created"),
-                    "200": _json(ref("TriggerResult"), "An existing run (idempotency key)"),
+                    "201": json_content(ref("TriggerResult"), "Created"),
+                    "200": json_content(ref("TriggerResult"), "An existing run (idempotency key)"),
                 },
                 description="The payload is validated against the task's schema (422 with "
                 "`errors` when it fails) and no run is made on any error.",
                 params=[TASK_ID, IDEMPOTENCY_HEADER],
-                body=_body(ref("TriggerRequest")),
+                body=request_body(ref("TriggerRequest")),
                 errors=("404", "409", "413"),
                 operation_id="triggerTask",
             )
         },
         "/api/v1/tasks/{task_id}/batch-trigger": {
-            "post": _op(
+            "post": op(
                 "tasks",
                 "Batch trigger runs of a task",
-                {"201": _json(ref("BatchResult"), "Created")},
+                {"201": json_content(ref("BatchResult"), "Created")},
                 description="Up to 1,000 items in one transaction: all runs or none.",
                 params=[TASK_ID, IDEMPOTENCY_HEADER],
-                body=_body(ref("BatchTriggerRequest"), True),
+                body=request_body(ref("BatchTriggerRequest"), True),
                 errors=("404", "409", "413"),
                 operation_id="batchTriggerTask",
             )
         },
         "/api/v1/batch-trigger": {
-            "post": _op(
+            "post": op(
                 "tasks",
                 "Batch trigger runs of several tasks",
-                {"201": _json(ref("BatchResult"), "Created")},
+                {"201": json_content(ref("BatchResult"), "Created")},
                 description="Like the task route; each item names its `task`.",
                 params=[IDEMPOTENCY_HEADER],
-                body=_body(ref("BatchTriggerRequest"), True),
+                body=request_body(ref("BatchTriggerRequest"), True),
                 errors=("404", "409", "413"),
                 operation_id="batchTrigger",
             )
         },
         "/api/v1/runs": {
-            "get": _op(
+            "get": op(
                 "runs",
                 "List runs",
-                {"200": _json(ref("RunList"))},
+                {"200": json_content(ref("RunList"))},
                 description="Newest first. `status` and `task` are repeatable or "
                 "comma-separated; `period` (`1h`, `7d`) keeps runs created that recently.",
                 params=[
-                    _query("status", STR, "Run status(es): QUEUED, COMPLETED, ..."),
-                    _query("task", STR, "Task id(s)."),
-                    _query("tag", STR, "Runs with this tag."),
-                    _query("queue", STR, "Runs in this queue."),
+                    query_param(
+                        "status",
+                        statuses([s.value for s in RunStatus]),
+                        "Run status(es): QUEUED, COMPLETED, ...",
+                    ),
+                    query_param("task", {"type": "array", "items": QUERY_STR}, "Task id(s)."),
+                    query_param("tag", QUERY_STR, "Runs with this tag."),
+                    query_param("queue", QUERY_STR, "Runs in this queue."),
                     *CREATED,
-                    _query("period", STR, "Created within this long ago: 1h, 7d."),
-                    _query("batch_id", STR, "Runs of this batch."),
-                    _query("idempotency_key", STR, "The run with this key."),
-                    _query("parent_run_id", STR, "Children of this run."),
+                    query_param("period", DURATION_TEXT, "Created within this long ago: 1h, 7d."),
+                    query_param("batch_id", QUERY_STR, "Runs of this batch."),
+                    query_param("idempotency_key", QUERY_STR, "The run with this key."),
+                    query_param("parent_run_id", QUERY_STR, "Children of this run."),
                     LIMIT,
                     CURSOR,
                 ],
@@ -226,7 +147,7 @@ def _paths() -> J:
             )
         },
         "/api/v1/runs/events": {
-            "get": _op(
+            "get": op(
                 "realtime",
                 "Subscribe to runs with a tag",
                 {"200": SSE},
@@ -234,18 +155,18 @@ def _paths() -> J:
                 "`limit` most recent first, then each change and each new run. Resumes "
                 "from `Last-Event-ID`.",
                 params=[
-                    {**_query("tag", STR, "A tag (repeatable)."), "required": True},
-                    _query("limit", {"type": "integer", "minimum": 0, "maximum": 1000}, "100"),
-                    {"name": "Last-Event-ID", "in": "header", "required": False, "schema": STR},
+                    {**query_param("tag", QUERY_STR, "A tag (repeatable)."), "required": True},
+                    query_param("limit", {"type": "integer", "minimum": 0, "maximum": 1000}, "100"),
+                    LAST_EVENT_ID,
                 ],
                 operation_id="subscribeToTag",
             )
         },
         "/api/v1/runs/{run_id}": {
-            "get": _op(
+            "get": op(
                 "runs",
                 "Retrieve a run",
-                {"200": _json(ref("RunWithAttempts"))},
+                {"200": json_content(ref("RunWithAttempts"))},
                 description="Also allowed with a `read_run` public token for this run.",
                 params=[RUN_ID],
                 errors=("404",),
@@ -253,7 +174,7 @@ def _paths() -> J:
             )
         },
         "/api/v1/runs/{run_id}/events": {
-            "get": _op(
+            "get": op(
                 "realtime",
                 "Subscribe to a run",
                 {"200": SSE, "204": {"description": "Finished, nothing new since Last-Event-ID"}},
@@ -262,17 +183,17 @@ def _paths() -> J:
                 "with a `read_run` public token (as `?access_token=`, for EventSource).",
                 params=[
                     RUN_ID,
-                    {"name": "Last-Event-ID", "in": "header", "required": False, "schema": STR},
+                    LAST_EVENT_ID,
                 ],
                 errors=("404",),
                 operation_id="subscribeToRun",
             )
         },
         "/api/v1/runs/{run_id}/cancel": {
-            "post": _op(
+            "post": op(
                 "runs",
                 "Cancel a run",
-                {"200": _json(ref("CancelResult"))},
+                {"200": json_content(ref("CancelResult"))},
                 description="Cancels the run and its unfinished children; a finished run "
                 "is left as it is (`canceled` is empty).",
                 params=[RUN_ID],
@@ -281,35 +202,35 @@ def _paths() -> J:
             )
         },
         "/api/v1/runs/{run_id}/replay": {
-            "post": _op(
+            "post": op(
                 "runs",
                 "Replay a run",
-                {"201": _json(ref("TriggerResult"), "Created")},
+                {"201": json_content(ref("TriggerResult"), "Created")},
                 description="A new run of the same task and options, with the same or a new "
                 "payload.",
                 params=[RUN_ID, IDEMPOTENCY_HEADER],
-                body=_body(ref("ReplayRequest")),
+                body=request_body(ref("ReplayRequest")),
                 errors=("404", "409", "413"),
                 operation_id="replayRun",
             )
         },
         "/api/v1/runs/{run_id}/reschedule": {
-            "post": _op(
+            "post": op(
                 "runs",
                 "Reschedule a delayed run",
                 {"200": run},
                 description="Only a run waiting for its `delay` (not a retry) can move.",
                 params=[RUN_ID],
-                body=_body(ref("RescheduleRequest"), True),
+                body=request_body(ref("RescheduleRequest"), True),
                 errors=("404", "409"),
                 operation_id="rescheduleRun",
             )
         },
         "/api/v1/runs/{run_id}/waitpoints": {
-            "get": _op(
+            "get": op(
                 "runs",
                 "List a run's waitpoints",
-                {"200": _json(ref("WaitpointList"))},
+                {"200": json_content(ref("WaitpointList"))},
                 description="What the run waited on or waits on now (time waits, tokens, "
                 "child runs, batches), with their outputs, oldest first.",
                 params=[RUN_ID],
@@ -318,10 +239,10 @@ def _paths() -> J:
             )
         },
         "/api/v1/runs/{run_id}/skip-wait": {
-            "post": _op(
+            "post": op(
                 "runs",
                 "Skip a run's time wait",
-                {"200": _json(ref("SkipResult"))},
+                {"200": json_content(ref("SkipResult"))},
                 description="Ends the `wait.for_` / `wait.until` a WAITING run is in, now. "
                 "409 when the run is not waiting, or waits on a token or a child run.",
                 params=[RUN_ID],
@@ -330,36 +251,40 @@ def _paths() -> J:
             )
         },
         "/api/v1/runs/{run_id}/metadata": {
-            "put": _op(
+            "put": op(
                 "runs",
                 "Replace a run's metadata",
                 {"200": run},
                 params=[RUN_ID],
-                body=_body(ref("MetadataRequest"), True),
+                body=request_body(ref("MetadataRequest"), True),
                 errors=("404", "413"),
                 operation_id="updateRunMetadata",
             )
         },
         "/api/v1/waitpoints/tokens": {
-            "post": _op(
+            "post": op(
                 "tokens",
                 "Create a token",
                 {
-                    "201": _json(ref("TokenCreated"), "Created"),
-                    "200": _json(ref("TokenCreated"), "An existing token (idempotency key)"),
+                    "201": json_content(ref("TokenCreated"), "Created"),
+                    "200": json_content(ref("TokenCreated"), "An existing token (idempotency key)"),
                 },
-                body=_body(ref("TokenCreateRequest")),
+                body=request_body(ref("TokenCreateRequest")),
                 errors=("413",),
                 operation_id="createToken",
             ),
-            "get": _op(
+            "get": op(
                 "tokens",
                 "List tokens",
-                {"200": _json(ref("TokenList"))},
+                {"200": json_content(ref("TokenList"))},
                 params=[
-                    _query("status", STR, "PENDING, COMPLETED, TIMED_OUT (repeatable)."),
-                    _query("tag", STR, "Tokens with this tag."),
-                    _query("idempotency_key", STR, "The token with this key."),
+                    query_param(
+                        "status",
+                        statuses([s.value for s in WaitpointStatus]),
+                        "PENDING, COMPLETED, TIMED_OUT (repeatable).",
+                    ),
+                    query_param("tag", QUERY_STR, "Tokens with this tag."),
+                    query_param("idempotency_key", QUERY_STR, "The token with this key."),
                     *CREATED,
                     LIMIT,
                     CURSOR,
@@ -368,17 +293,17 @@ def _paths() -> J:
             ),
         },
         "/api/v1/waitpoints/tokens/{token_id}": {
-            "get": _op(
+            "get": op(
                 "tokens",
                 "Retrieve a token",
-                {"200": _json(ref("Token"))},
+                {"200": json_content(ref("Token"))},
                 params=[TOKEN_ID],
                 errors=("404",),
                 operation_id="retrieveToken",
             )
         },
         "/api/v1/waitpoints/tokens/{token_id}/complete": {
-            "post": _op(
+            "post": op(
                 "tokens",
                 "Complete a token",
                 {"200": token_settled},
@@ -386,13 +311,13 @@ def _paths() -> J:
                 "ones change nothing (`already_completed`). Also allowed with a "
                 "`complete_token` public token.",
                 params=[TOKEN_ID],
-                body=_body(ref("TokenCompleteRequest")),
+                body=request_body(ref("TokenCompleteRequest")),
                 errors=("404", "413"),
                 operation_id="completeToken",
             )
         },
         "/api/v1/waitpoints/tokens/{token_id}/timeout": {
-            "post": _op(
+            "post": op(
                 "tokens",
                 "Time a token out now",
                 {"200": token_settled},
@@ -402,32 +327,32 @@ def _paths() -> J:
             )
         },
         "/api/v1/waitpoints/tokens/{token_id}/callback/{signature}": {
-            "post": _op(
+            "post": op(
                 "tokens",
                 "Complete a token through its callback URL",
-                {"200": _json(ref("CallbackResult"))},
+                {"200": json_content(ref("CallbackResult"))},
                 description="No API key: the signed URL is the capability. The JSON body "
                 "(any JSON; empty means {}) becomes the output.",
-                params=[TOKEN_ID, _path("signature", "The URL's signature.")],
-                body=_body(ANY),
-                errors=("400", "401", "404", "413", "422"),
+                params=[TOKEN_ID, path_param("signature", "The URL's signature.")],
+                body=request_body(ANY),
+                errors=("400", "401", "404", "413", "422", "429"),
                 public=True,
                 operation_id="tokenCallback",
             )
         },
         "/api/v1/queues": {
-            "get": _op(
+            "get": op(
                 "queues",
                 "List queues",
-                {"200": _json(ref("QueueList"))},
+                {"200": json_content(ref("QueueList"))},
                 description="With `stats=true`, each queue comes with its stats (as "
                 "`GET /api/v1/queues/{name}`).",
-                params=[_query("stats", BOOL, "Add each queue's stats.")],
+                params=[query_param("stats", BOOL, "Add each queue's stats.")],
                 operation_id="listQueues",
             )
         },
         "/api/v1/queues/{name}": {
-            "get": _op(
+            "get": op(
                 "queues",
                 "Retrieve a queue with stats",
                 {"200": stats},
@@ -437,7 +362,7 @@ def _paths() -> J:
             )
         },
         "/api/v1/queues/{name}/pause": {
-            "post": _op(
+            "post": op(
                 "queues",
                 "Pause a queue",
                 {"200": stats},
@@ -448,7 +373,7 @@ def _paths() -> J:
             )
         },
         "/api/v1/queues/{name}/resume": {
-            "post": _op(
+            "post": op(
                 "queues",
                 "Resume a queue",
                 {"200": stats},
@@ -458,16 +383,16 @@ def _paths() -> J:
             )
         },
         "/api/v1/queues/{name}/concurrency-limit": {
-            "put": _op(
+            "put": op(
                 "queues",
                 "Override a queue's concurrency limit",
                 {"200": stats},
                 params=[QUEUE],
-                body=_body(ref("LimitRequest"), True),
+                body=request_body(ref("LimitRequest"), True),
                 errors=("404",),
                 operation_id="overrideQueueLimit",
             ),
-            "delete": _op(
+            "delete": op(
                 "queues",
                 "Reset a queue's limit to the code's",
                 {"200": stats},
@@ -477,7 +402,7 @@ def _paths() -> J:
             ),
         },
         "/api/v1/environment": {
-            "get": _op(
+            "get": op(
                 "environment",
                 "Retrieve the environment",
                 {"200": environment},
@@ -486,7 +411,7 @@ def _paths() -> J:
             )
         },
         "/api/v1/environment/pause": {
-            "post": _op(
+            "post": op(
                 "environment",
                 "Pause the environment",
                 {"200": environment},
@@ -494,7 +419,7 @@ def _paths() -> J:
             )
         },
         "/api/v1/environment/resume": {
-            "post": _op(
+            "post": op(
                 "environment",
                 "Resume the environment",
                 {"200": environment},
@@ -502,46 +427,46 @@ def _paths() -> J:
             )
         },
         "/api/v1/environment/concurrency-limit": {
-            "put": _op(
+            "put": op(
                 "environment",
                 "Set the environment's concurrency limit",
                 {"200": environment},
-                body=_body(ref("LimitRequest"), True),
+                body=request_body(ref("LimitRequest"), True),
                 operation_id="setEnvironmentLimit",
             )
         },
         "/api/v1/auth/public-tokens": {
-            "post": _op(
+            "post": op(
                 "auth",
                 "Create a public token",
-                {"201": _json(ref("PublicToken"), "Created")},
+                {"201": json_content(ref("PublicToken"), "Created")},
                 description="A short-lived token for browsers: `read_run` reads one run "
                 "and follows its events; `complete_token` completes one token. Needs a "
                 "secret key.",
-                body=_body(ref("PublicTokenRequest"), True),
+                body=request_body(ref("PublicTokenRequest"), True),
                 errors=("404",),
                 operation_id="createPublicToken",
             )
         },
         "/api/v1/auth/dashboard": {
-            "get": _op(
+            "get": op(
                 "auth",
                 "How the dashboard signs in",
-                {"200": _json(ref("DashboardInfo"))},
+                {"200": json_content(ref("DashboardInfo"))},
                 public=True,
                 operation_id="dashboardInfo",
             )
         },
         "/api/v1/auth/dashboard-sessions": {
-            "post": _op(
+            "post": op(
                 "auth",
                 "Sign in to the dashboard with its password",
-                {"201": _json(ref("DashboardSession"), "Created")},
+                {"201": json_content(ref("DashboardSession"), "Created")},
                 description="Only when a dashboard password is configured "
                 "(`SWITCHYARD_DASHBOARD_PASSWORD`). The token is a bearer credential "
                 "for the server's environment, valid 12 hours.",
-                body=_body(ref("DashboardSessionRequest"), True),
-                errors=("401", "404", "422", "429"),
+                body=request_body(ref("DashboardSessionRequest"), True),
+                errors=("400", "401", "404", "413", "422", "429"),
                 public=True,
                 operation_id="createDashboardSession",
             )
@@ -587,8 +512,8 @@ def document() -> J:
             },
             "schemas": SCHEMAS,
             "responses": {
-                f"E{code}": _json(ref("Error"), text)
-                for code, text in {**_ERRORS, "503": "The database is unreachable."}.items()
+                f"E{code}": json_content(ref("Error"), text)
+                for code, text in {**ERRORS, "503": "The database is unreachable."}.items()
             },
         },
     }

@@ -6,6 +6,7 @@ from typing import Any
 
 from switchyard.core.states import RunStatus
 from switchyard.core.waitpoints import WaitpointKind, WaitpointStatus
+from switchyard.server.triggering import MAX_SECONDS
 
 J = dict[str, Any]
 ANY: J = {}
@@ -44,9 +45,33 @@ def list_of(name: str) -> J:
     return obj({"data": {"type": "array", "items": ref(name)}, "next_cursor": nullable(STR)})
 
 
+# What the server's parsers take, as patterns (tests/test_security.py checks each one
+# against the parser: whatever matches is accepted). Durations: seconds, or units in
+# the order w d h m s ms (lower case), with few enough digits to stay under 100 years.
+_DECIMAL = r"(\.[0-9]{1,3})?"
+DURATION_PATTERN = (
+    r"^([0-9]{1,9}(\.[0-9]{1,6})?|"
+    + "".join(
+        f"([0-9]{{1,{digits}}}{_DECIMAL}{unit})?"
+        for digits, unit in ((3, "w"), (4, "d"), (5, "h"), (6, "m"), (7, "s"), (9, "ms"))
+    )
+    + ")$"
+)
+# Times in query parameters: epoch seconds, or ISO 8601 (a date, a time to the minute,
+# second or microsecond, an offset or Z) that Python's datetime.fromisoformat reads.
+TIME_PATTERN = (
+    r"^(-?[0-9]{1,12}(\.[0-9]{1,6})?|[1-9][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])"
+    r"(T([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?"
+    r"(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])?)?)$"
+)
+NO_NUL = r"^[^\u0000]*$"
+"""Strings without NUL, which the server refuses anywhere in a URL."""
+QUERY_STR: J = {"type": "string", "pattern": NO_NUL}
+DURATION_TEXT: J = {"type": "string", "minLength": 1, "pattern": DURATION_PATTERN}
 DURATION: J = {
-    "description": "A duration: seconds, or text like `30s`, `5m`, `1h30m`, `2d`, `1w`.",
-    "anyOf": [{"type": "number", "minimum": 0}, {"type": "string", "minLength": 1}],
+    "description": "A duration: seconds, or text like `30s`, `5m`, `1h30m`, `2d`, `1w` "
+    "(at most 100 years).",
+    "anyOf": [{"type": "number", "minimum": 0, "maximum": MAX_SECONDS}, DURATION_TEXT],
 }
 STRINGS: J = {"anyOf": [STR, {"type": "array", "items": STR}]}
 MOMENT: J = {
@@ -306,7 +331,13 @@ SCHEMAS: dict[str, J] = {
     "PublicTokenRequest": obj(
         {
             "scope": {"type": "string", "enum": ["read_run", "complete_token"]},
-            "id": {**STR, "description": "The run (read_run) or token (complete_token)."},
+            "id": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 256,
+                "pattern": NO_NUL,
+                "description": "The run (read_run) or token (complete_token).",
+            },
             "expires_in": {**DURATION, "description": "Default 15m, at most 7d."},
         },
         ["scope", "id"],
