@@ -341,9 +341,15 @@ def test_rules_module_paths_and_reads() -> None:
     assert jsonutil.loads('{"a":NaN,"b":[Infinity,-Infinity]}') == {"a": None, "b": [None, None]}
     assert jsonutil.loads(None) is None
     # a raw document is walked only when it may hold a refused value
-    jsonutil.check_raw(b'{"a": "\\u00e9"}', {"a": "é"})
+    assert jsonutil.parse(b'{"a": "\\u00e9", "e": "\\ud83d\\ude00"}') == {
+        "a": "é",
+        "e": "\U0001f600",
+    }
     with pytest.raises(InvalidJSONValueError, match="surrogate"):
-        jsonutil.check_raw(b'{"a": "\\udfff"}', {"a": "\udfff"})
-    utf16 = '{"a": "\\u0000"}'.encode("utf-16")
+        jsonutil.parse(b'{"a": "\\udfff"}')
+    with pytest.raises(InvalidJSONValueError, match=r"Infinity .* at \$\.a\[1\]"):
+        jsonutil.parse('{"a": [1, -1e999]}', what="--data")
+    with pytest.raises(ValueError, match="NaN is not valid JSON"):
+        jsonutil.parse(b"[NaN]")
     with pytest.raises(InvalidJSONValueError, match="NUL"):
-        jsonutil.check_raw(utf16, json.loads(utf16))
+        jsonutil.parse('{"a": "\\u0000"}'.encode("utf-16"))

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 import click
 from rich.table import Table
 
+from switchyard.core import jsonutil
+from switchyard.core.errors import InvalidJSONValueError
 from switchyard.core.waitpoints import Waitpoint, WaitpointStatus
 from switchyard.sdk import wait
 from switchyard.sdk.runtime import Runtime
@@ -150,8 +152,10 @@ def tokens_complete(state: State, token_id: str, data: str | None) -> None:
     value = None
     if data is not None:
         try:
-            value = json.loads(data)
-        except json.JSONDecodeError as exc:
+            value = jsonutil.parse(data, what="--data")
+        except InvalidJSONValueError:
+            raise  # a one-line error naming the place (the CLI's error handler)
+        except ValueError as exc:
             raise click.BadParameter(f"--data is not valid JSON: {exc}") from None
     state.runtime()
     before = wait.retrieve_token_sync(token_id)

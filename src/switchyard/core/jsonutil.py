@@ -49,11 +49,26 @@ _ADVICE = {
 _NUL_ESCAPE = "\\u0000"
 _CONTAINERS = (dict, list, tuple)
 
-# Raw JSON (bytes) that may decode to a value :func:`check` refuses: NUL and surrogate
-# escapes, 3-digit exponents and 300-digit numbers (which may overflow to infinity),
-# and the UTF-8 lead byte of U+D000-U+DFFF (json.loads lets encoded surrogates through).
-# A match only means "walk the decoded value to be sure".
-_SUSPECT_BYTES = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])|[eE][-+]?[0-9]{3}|[0-9]{300}|\xed")
+# Escapes that decode to NUL or a surrogate (pairs included): seen only after a fast
+# substring search for a backslash-u, and a match only means "walk to be sure".
+_SUSPECT_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
+# The UTF-8 lead byte of U+D000-U+DFFF: json.loads lets encoded surrogates through.
+_SURROGATE_LEAD = b"\xed"
+
+
+class _Overflow(ValueError):
+    pass
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if number - number != 0:  # inf - inf is NaN; this is the one cheap test for both
+        raise _Overflow(text)
+    return number
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
 
 
 def _encode(value: Any) -> str:
@@ -143,16 +158,30 @@ def is_valid(value: Any, *, max_depth: int | None = MAX_DEPTH) -> bool:
     return _violation(value, max_depth) is None
 
 
-def check_raw(raw: bytes | str, value: Any, *, what: str = "the request body") -> None:
-    """Check a value just decoded from ``raw`` JSON (no depth limit: the document
-    wraps the values :func:`dumps` limits later).
+def parse(raw: bytes | str, *, what: str = "the request body") -> Any:
+    """Decode JSON from outside (UTF-8/16/32 bytes, or text) by the rules above, but
+    without a depth limit: the document wraps the values :func:`dumps` limits later.
 
-    Walks ``value`` only when ``raw`` contains something that may decode to a refused
-    value, so ordinary documents cost one regex search.
+    Raises ``ValueError`` (``json.JSONDecodeError`` among them) for text that is not
+    JSON, ``NaN`` and ``Infinity`` included, and :class:`InvalidJSONValueError` naming
+    the place for a value the rules refuse (``1e999``, a lone surrogate, NUL). Ordinary
+    documents cost a float check per number and two substring searches; the decoded
+    value is walked only when something suspicious is there.
     """
-    data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
-    if json.detect_encoding(data) != "utf-8" or _SUSPECT_BYTES.search(data):
+    try:
+        value = json.loads(raw, parse_constant=_no_constant, parse_float=_finite_float)
+    except _Overflow:
+        value = json.loads(raw, parse_constant=_no_constant)
         check(value, what=what, max_depth=None)
+        raise  # pragma: no cover - check() always finds it
+    data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
+    if (
+        json.detect_encoding(data) != "utf-8"
+        or _SURROGATE_LEAD in data
+        or (b"\\u" in data and _SUSPECT_ESCAPE.search(data))
+    ):
+        check(value, what=what, max_depth=None)
+    return value
 
 
 def _string_problem(text: str, role: str) -> tuple[str, str] | None:

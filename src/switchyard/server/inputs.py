@@ -7,7 +7,6 @@ says what was wrong, so bad input is a 400/413/422 and never a 500.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -16,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 
 from switchyard.core import jsonutil
+from switchyard.core.errors import InvalidJSONValueError
 from switchyard.sdk.runtime import Runtime
 from switchyard.server.errors import ApiError
 
@@ -71,10 +71,6 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _no_constants(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
 def parse_json(body: bytes) -> Any:
     """Decode a JSON body (UTF-8/16/32); :data:`EMPTY` for an empty one.
 
@@ -86,13 +82,13 @@ def parse_json(body: bytes) -> Any:
     if not body.strip():
         return EMPTY
     try:
-        data = json.loads(body, parse_constant=_no_constants)
+        return jsonutil.parse(body, what="the request body")
+    except InvalidJSONValueError:
+        raise
     except (ValueError, RecursionError) as exc:
         raise ApiError(
             400, "invalid_json", f"the request body must be JSON (it could not be parsed: {exc})"
         ) from None
-    jsonutil.check_raw(body, data, what="the request body")
-    return data
 
 
 async def read_json(request: Request, limit: int) -> Any:
