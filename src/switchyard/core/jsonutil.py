@@ -12,8 +12,9 @@ A value is storable JSON when:
 
 :func:`dumps` enforces all of it and raises :class:`InvalidJSONValueError` naming the
 place (``$.items[3].name``), :class:`PayloadTooLargeError` or
-:class:`NotSerializableError`. :func:`loads` reads stored text back and turns the
-non-finite numbers of rows written before these rules into ``null``.
+:class:`NotSerializableError`. :func:`parse` decodes JSON from outside (request
+bodies, ``--data``) by the same rules. :func:`loads` reads stored text back and turns
+the non-finite numbers of rows written before these rules into ``null``.
 """
 
 from __future__ import annotations
