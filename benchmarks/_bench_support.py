@@ -412,7 +412,7 @@ def machine_info(postgres: str | None) -> dict[str, str]:
     info = {
         "CPUs": str(os.cpu_count()),
         "Python": platform.python_version(),
-        "switchyard": package_version("switchyard"),
+        "switchyard": package_version("switchyard-tasks"),
         "SQLite": sqlite3.sqlite_version,
     }
     if postgres:

@@ -99,6 +99,16 @@ def test_bad_input_gets_a_clear_error(project: Path, database_url: str) -> None:
     assert missing.returncode == 2 and "no run 'run_missing'" in missing.stderr
     delay = sy(project, database_url, "trigger", "cli-hello", "--delay", "soon", check=False)
     assert delay.returncode == 2 and "invalid delay='soon'" in delay.stderr
+    for bad in ('{"x": 1e999}', '{"x": NaN}', '{"x": "\\ud800"}', '{"x": "\\u0000"}'):
+        refused = sy(project, database_url, "trigger", "cli-hello", "--payload", bad, check=False)
+        assert refused.returncode == 2, (bad, refused.stderr)
+        assert "Traceback" not in refused.stderr and "--payload" in refused.stderr, refused.stderr
+    run_id = json.loads(sy(project, database_url, "trigger", "cli-hello", "--json").stdout)["id"]
+    replay = sy(
+        project, database_url, "runs", "replay", run_id, "--payload", '{"a": 1e999}', check=False
+    )
+    assert replay.returncode == 2 and "Traceback" not in replay.stderr, replay.stderr
+    assert "$.a" in replay.stderr, replay.stderr
 
 
 def test_help_explains_the_commands(project: Path) -> None:

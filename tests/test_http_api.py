@@ -335,6 +335,8 @@ async def test_runs_list_cancel_replay_reschedule_metadata(
     assert await ids(queue="q1") == [a]
     assert await ids(period="30m") == [c, b]
     assert await ids(created_before=clock.now() - 60) == [a]
+    assert (await http.get("/api/v1/runs", params={"limit": "2.0"})).status_code == 200
+    assert (await http.get("/api/v1/runs", params={"limit": "2.5"})).status_code == 422
     page = (await http.get("/api/v1/runs", params={"limit": 2})).json()
     assert [r["id"] for r in page["data"]] == [c, b]
     assert await ids(limit=2, cursor=page["next_cursor"]) == [a]

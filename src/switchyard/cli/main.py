@@ -11,7 +11,8 @@ from typing import Any
 
 import click
 
-from switchyard.core.errors import SwitchyardError
+from switchyard.core import jsonutil
+from switchyard.core.errors import InvalidJSONValueError, SwitchyardError
 from switchyard.core.models import RunFilter, TaskInfo
 from switchyard.core.options import TriggerOptions
 from switchyard.core.states import RunStatus
@@ -89,7 +90,7 @@ class Cli(click.Group):
     help="Module that defines tasks (repeatable; overrides the config's `app`).",
 )
 @click.option("-v", "--verbose", is_flag=True, help="Log debug details.")
-@click.version_option(package_name="switchyard")
+@click.version_option(package_name="switchyard-tasks")
 @click.pass_context
 def cli(
     ctx: click.Context,
@@ -241,8 +242,10 @@ def _parse_json(text: str | None, what: str) -> Any:
     if text is None:
         return None
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
+        return jsonutil.parse(text, what=what)
+    except InvalidJSONValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    except ValueError as exc:
         raise click.BadParameter(f"{what} is not valid JSON: {exc}") from None
 
 
@@ -307,8 +310,6 @@ def trigger(
         info = task.info()
         payload_json = task.payload_json(data, runtime.config.max_payload_bytes)
     else:
-        from switchyard.core import jsonutil
-
         info = _task_info(runtime, task_id)
         payload_json = jsonutil.dumps(data, what="payload", limit=runtime.config.max_payload_bytes)
     result = runtime.engine.trigger([runtime.engine.new_run(info, payload_json, options)])[0]
@@ -417,8 +418,10 @@ def runs_cancel(state: State, run_id: str) -> None:
 def runs_replay(state: State, run_id: str, payload: str | None) -> None:
     """Trigger a new run with the same task, payload and options."""
     data = _parse_json(payload, "--payload")
-    engine = state.runtime().engine
-    result = engine.replay(run_id, None if payload is None else json.dumps(data))
+    runtime = state.runtime()
+    limit = runtime.config.max_payload_bytes
+    payload_json = None if payload is None else jsonutil.dumps(data, what="--payload", limit=limit)
+    result = runtime.engine.replay(run_id, payload_json)
     render.console.print(f"replayed {run_id} as [bold]{result.run_id}[/]")
 
 

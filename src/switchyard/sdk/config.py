@@ -62,7 +62,7 @@ class WorkerSettings:
 class Config:
     """Everything a switchyard process needs to know about the project."""
 
-    database_url: str = DEFAULT_DATABASE_URL
+    database_url: str = field(default=DEFAULT_DATABASE_URL, repr=False)  # may hold a password
     environment: str = DEFAULT_ENVIRONMENT
     app: tuple[str, ...] = ()
     """Modules that define tasks; imported by workers and ``switchyard dev``."""

@@ -148,8 +148,9 @@ def query_int(request: Request, name: str, default: int, low: int, high: int) ->
     if raw is None or raw == "":
         return default
     try:
-        value = int(raw)
-    except ValueError:
+        number = float(raw)  # "1.0" is the whole number 1, as JSON Schema has it
+        value = int(number) if number.is_integer() else low - 1
+    except (ValueError, OverflowError):
         value = low - 1
     if not low <= value <= high:
         raise ApiError(

@@ -27,7 +27,7 @@ try:
     from psycopg_pool import ConnectionPool
 except ImportError as exc:  # pragma: no cover - depends on the install
     raise ImportError(
-        "PostgreSQL support needs psycopg: pip install 'switchyard[postgres]'"
+        "PostgreSQL support needs psycopg: pip install 'switchyard-tasks[postgres]'"
     ) from exc
 
 _CHANNEL = "switchyard"
