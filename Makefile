@@ -25,6 +25,7 @@ test: install postgres chromium lint typecheck pytest
 lint: install
 	$(PY) -m ruff check src tests benchmarks examples
 	$(PY) -m ruff format --check src tests benchmarks examples
+	$(VENV)/bin/lint-imports
 
 typecheck: install
 	$(PY) -m mypy

@@ -24,7 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import switchyard as sy
-from switchyard.sdk.runtime import Runtime, reset_runtime
+from switchyard.runtime import Runtime, reset_runtime
 
 BENCH_DIR = Path(__file__).resolve().parent
 PG_DATABASE = "switchyard_bench"

@@ -14,9 +14,9 @@ from urllib.parse import quote
 
 import pytest
 
+from switchyard.config import Config, WorkerSettings
 from switchyard.core.clock import FakeClock
-from switchyard.sdk.config import Config, WorkerSettings
-from switchyard.sdk.runtime import Runtime, reset_runtime
+from switchyard.runtime import Runtime, reset_runtime
 from switchyard.storage import Storage, open_storage
 
 PG_BASE_URL = os.environ.get(
@@ -119,7 +119,7 @@ def make_config(database_url: str, **changes: object) -> Config:
 @pytest.fixture
 def runtime(database_url: str, clock: FakeClock) -> Iterator[Runtime]:
     """The process runtime bound to a fresh database and the fake clock."""
-    from switchyard.sdk import runtime as runtime_module
+    from switchyard import runtime as runtime_module
 
     rt = runtime_module.configure(make_config(database_url), clock=clock)
     try:

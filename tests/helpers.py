@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from switchyard.core.clock import monotonic
-from switchyard.sdk.runtime import Runtime
+from switchyard.runtime import Runtime
 from switchyard.worker import Worker
 
 

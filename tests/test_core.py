@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from switchyard.config import define_config, load_config
 from switchyard.core.durations import parse_duration
 from switchyard.core.errors import ConfigError, InvalidOptionError
 from switchyard.core.idempotency import scoped_key
@@ -21,7 +22,6 @@ from switchyard.core.states import (
     check_transition,
     predecessors,
 )
-from switchyard.sdk.config import define_config, load_config
 
 
 @pytest.mark.parametrize(

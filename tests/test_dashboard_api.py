@@ -14,7 +14,7 @@ import pytest
 import switchyard as sy
 from switchyard import RunContext, task, wait
 from switchyard.core.clock import FakeClock
-from switchyard.sdk.runtime import Runtime
+from switchyard.runtime import Runtime
 from switchyard.server import access, create_app
 from tests.helpers import eventually, running_worker
 from tests.test_http_api import add_key

@@ -15,8 +15,8 @@ from switchyard import AsyncClient, BatchItem, ClientError, RunStatus
 from switchyard.core.api_keys import ApiKey, hash_key, key_prefix, new_key, new_key_id
 from switchyard.core.clock import FakeClock
 from switchyard.core.models import TaskInfo
+from switchyard.runtime import Runtime
 from switchyard.sdk import wait
-from switchyard.sdk.runtime import Runtime
 from switchyard.server import create_app
 from tests.processes import switchyard as sy
 

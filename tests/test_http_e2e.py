@@ -19,7 +19,7 @@ import pytest
 
 import switchyard
 from switchyard import Client, ClientError, RunStatus
-from switchyard.sdk.runtime import reset_runtime
+from switchyard.runtime import reset_runtime
 from tests.processes import Proc, base_env, poll, serving
 from tests.processes import switchyard as sy
 

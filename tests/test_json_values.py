@@ -21,8 +21,8 @@ from switchyard.core.api_keys import ApiKey, hash_key, key_prefix, new_key, new_
 from switchyard.core.errors import InvalidJSONValueError, NotSerializableError
 from switchyard.core.models import TaskInfo
 from switchyard.core.options import TriggerOptions
+from switchyard.runtime import Runtime, configure, reset_runtime
 from switchyard.sdk import wait
-from switchyard.sdk.runtime import Runtime, configure, reset_runtime
 from switchyard.server import create_app
 from tests.conftest import make_config
 from tests.helpers import running_worker

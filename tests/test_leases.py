@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 
 import switchyard as sy
+from switchyard import runtime as runtime_module
 from switchyard.core.states import AttemptStatus, RunStatus
-from switchyard.sdk import runtime as runtime_module
-from switchyard.sdk.runtime import Runtime, reset_runtime
+from switchyard.runtime import Runtime, reset_runtime
 from tests.conftest import make_config
 from tests.helpers import eventually, running_worker
 

@@ -33,8 +33,8 @@ from schemathesis.checks import (
 from switchyard.core.api_keys import ApiKey, hash_key, key_prefix, new_key_id
 from switchyard.core.models import TaskInfo
 from switchyard.core.options import TriggerOptions
+from switchyard.runtime import configure, reset_runtime
 from switchyard.sdk import wait
-from switchyard.sdk.runtime import configure, reset_runtime
 from switchyard.server import create_app
 from switchyard.server.inputs import parse_time
 from switchyard.server.openapi_schemas import DURATION_PATTERN, TIME_PATTERN

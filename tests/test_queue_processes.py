@@ -10,7 +10,7 @@ import pytest
 import switchyard as sy
 from switchyard.core.models import RunFilter
 from switchyard.core.options import TriggerOptions
-from switchyard.sdk.runtime import reset_runtime
+from switchyard.runtime import reset_runtime
 from tests.conftest import make_config
 from tests.processes import Proc, base_env, poll
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 import switchyard as sy
 from switchyard.core.clock import FakeClock
 from switchyard.core.models import NewRun, Outcome, TaskInfo
-from switchyard.sdk.runtime import Runtime
+from switchyard.runtime import Runtime
 from switchyard.storage import Storage
 from tests.helpers import eventually, running_worker
 

@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 from switchyard.core.errors import ConfigError
+from switchyard.runtime import Runtime
 from switchyard.sdk import wait
-from switchyard.sdk.runtime import Runtime
 from switchyard.server import access, create_app
 from switchyard.server.body_timeout import parse_body_timeout
 from switchyard.storage import redacted_url

@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from switchyard.runtime import Runtime, reset_runtime
 from switchyard.sdk import wait
-from switchyard.sdk.runtime import Runtime, reset_runtime
 from switchyard.server import create_app
 from switchyard.storage import open_storage
 from tests.conftest import make_config
@@ -198,7 +198,7 @@ def test_api_key_is_required_when_set(tmp_path: Path, database_url: str) -> None
 # -- in process: request handling that a real server adds nothing to -----------------------
 @pytest.fixture
 async def client(database_url: str) -> AsyncIterator[tuple[httpx.AsyncClient, Runtime]]:
-    from switchyard.sdk import runtime as runtime_module
+    from switchyard import runtime as runtime_module
 
     runtime = runtime_module.configure(make_config(database_url))
     app = create_app(runtime, api_key="")

@@ -13,9 +13,9 @@ import pytest
 
 import switchyard as sy
 from switchyard import wait
+from switchyard.config import WorkerSettings
 from switchyard.core.clock import FakeClock
-from switchyard.sdk.config import WorkerSettings
-from switchyard.sdk.runtime import Runtime
+from switchyard.runtime import Runtime
 from tests.helpers import eventually, running_worker
 
 calls: Counter[str] = Counter()

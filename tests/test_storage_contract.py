@@ -16,9 +16,9 @@ from switchyard.core.waitpoints import (
     Waitpoint,
     WaitpointKind,
     WaitpointStatus,
+    new_waitpoint,
 )
 from switchyard.storage import Storage, open_storage
-from switchyard.storage.rows import new_waitpoint
 
 T0 = 1_767_225_600.0
 

@@ -17,7 +17,7 @@ import pytest
 import switchyard
 from switchyard.core.models import Run
 from switchyard.core.states import RunStatus
-from switchyard.sdk.runtime import reset_runtime
+from switchyard.runtime import reset_runtime
 from tests.conftest import make_config
 from tests.processes import poll, serving
 from tests.processes import switchyard as sy

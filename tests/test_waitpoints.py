@@ -12,7 +12,7 @@ import pytest
 import switchyard as sy
 from switchyard import wait
 from switchyard.core.clock import FakeClock
-from switchyard.sdk.runtime import Runtime
+from switchyard.runtime import Runtime
 from tests.helpers import eventually, running_worker
 
 effects: Counter[str] = Counter()

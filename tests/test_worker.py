@@ -13,7 +13,7 @@ from pydantic import BaseModel
 import switchyard as sy
 from switchyard.core.clock import FakeClock
 from switchyard.core.models import NewRun
-from switchyard.sdk.runtime import Runtime
+from switchyard.runtime import Runtime
 from tests.helpers import eventually, running_worker
 
 calls: dict[str, list[Any]] = {}

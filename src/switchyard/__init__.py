@@ -5,6 +5,7 @@ and run ``switchyard dev`` (or ``switchyard worker``) to execute them.
 """
 
 from switchyard.client import AsyncClient, Client, ClientError
+from switchyard.config import Config, WorkerSettings, define_config, load_config
 from switchyard.core.errors import (
     AbortTaskRunError,
     ChildRunFailedError,
@@ -22,18 +23,25 @@ from switchyard.core.errors import (
     UnknownTaskError,
     WaitpointTimeoutError,
 )
+from switchyard.core.handles import (
+    BatchHandle,
+    BatchItem,
+    RunHandle,
+    TaskRunResult,
+    Token,
+    WaitResult,
+)
 from switchyard.core.models import Attempt, Run, RunPage
 from switchyard.core.retry import RetryPolicy
 from switchyard.core.states import AttemptStatus, RunStatus
+from switchyard.core.version import VERSION as _VERSION
 from switchyard.core.waitpoints import Waitpoint, WaitpointKind, WaitpointStatus
+from switchyard.runtime import configure
 from switchyard.sdk import environments, idempotency_keys, queues, runs, wait
-from switchyard.sdk.config import Config, WorkerSettings, define_config, load_config
 from switchyard.sdk.context import RunContext, context
-from switchyard.sdk.handles import BatchHandle, RunHandle, TaskRunResult, Token, WaitResult
 from switchyard.sdk.queue import Queue, queue
-from switchyard.sdk.runtime import configure
 from switchyard.sdk.step import step, step_sync
-from switchyard.sdk.task import BatchItem, Task, schema_task, task
+from switchyard.sdk.task import Task, schema_task, task
 
 __all__ = [
     "AbortTaskRunError",
@@ -90,4 +98,4 @@ __all__ = [
     "wait",
 ]
 
-__version__ = "0.1.0"
+__version__ = _VERSION

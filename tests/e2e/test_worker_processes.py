@@ -24,7 +24,7 @@ import pytest
 
 import switchyard as sy
 from switchyard.core.models import Attempt, Run
-from switchyard.sdk.runtime import Runtime, configure, reset_runtime
+from switchyard.runtime import Runtime, configure, reset_runtime
 from tests.conftest import make_config
 from tests.e2e.e2e_tasks import e2e_limited, e2e_record, e2e_record_sync
 

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import switchyard as sy
-from switchyard.sdk.runtime import configure, reset_runtime
+from switchyard.runtime import configure, reset_runtime
 from tests.conftest import drop_pg_schema, make_config, new_pg_schema_url, require_postgres
 from tests.e2e.e2e_tasks import e2e_chaos
 from tests.e2e.test_worker_processes import WorkerProcess, Workers, read_records
@@ -277,7 +277,7 @@ class Chaos:
 
 def runtime_attempts(run_id: str) -> list[Any]:
     """The run's attempts, through the SDK's runtime."""
-    from switchyard.sdk.runtime import current_runtime
+    from switchyard.runtime import current_runtime
 
     return current_runtime().engine.list_attempts(run_id)
 

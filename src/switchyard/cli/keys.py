@@ -18,7 +18,7 @@ from switchyard.core.errors import SwitchyardError
 from . import render
 
 if TYPE_CHECKING:
-    from .main import State
+    from .state import State
 
 
 def _iso(timestamp: float | None) -> str | None:

@@ -11,63 +11,21 @@ from typing import Any
 
 import click
 
+from switchyard.config import import_app
 from switchyard.core import jsonutil
-from switchyard.core.errors import InvalidJSONValueError, SwitchyardError
+from switchyard.core.errors import InvalidJSONValueError
 from switchyard.core.models import RunFilter, TaskInfo
 from switchyard.core.options import TriggerOptions
 from switchyard.core.states import RunStatus
-from switchyard.sdk.config import Config, import_app, load_config
+from switchyard.runtime import Runtime
 from switchyard.sdk.registry import REGISTRY
-from switchyard.sdk.runtime import Runtime, configure
 from switchyard.storage import redacted_url
 
 from . import keys as keys_cli
+from . import queues as queues_cli
 from . import render, serve
 from . import tokens as tokens_cli
-
-
-@dataclasses.dataclass
-class State:
-    """Options shared by every command."""
-
-    config_spec: str | None
-    database_url: str | None
-    environment: str | None
-    app: tuple[str, ...]
-    _runtime: Runtime | None = None
-
-    def config(self) -> Config:
-        config = load_config(self.config_spec)
-        changes: dict[str, Any] = {}
-        if self.database_url:
-            changes["database_url"] = self.database_url
-        if self.environment:
-            changes["environment"] = self.environment
-        if self.app:
-            changes["app"] = self.app
-        return dataclasses.replace(config, **changes)
-
-    def runtime(self, *, load_tasks: bool = False, config: Config | None = None) -> Runtime:
-        if self._runtime is None:
-            config = config or self.config()
-            if load_tasks:
-                import_app(config.app)
-            self._runtime = configure(config)
-        return self._runtime
-
-
-pass_state = click.make_pass_decorator(State)
-
-
-class Cli(click.Group):
-    """Turns switchyard errors into a one-line message and exit code 2."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except SwitchyardError as exc:
-            render.err_console.print(f"[bold red]error:[/] {exc}")
-            sys.exit(2)
+from .state import Cli, State, pass_state
 
 
 @click.group(cls=Cli, context_settings={"help_option_names": ["-h", "--help"]})
@@ -471,7 +429,10 @@ cli.add_command(keys_cli.keys)
 runs.add_command(tokens_cli.runs_skip_wait)
 
 # Registers `queues show|pause|resume|limit`, `env …` and `runs explain` on the groups above.
-from . import queues as _queues_cli  # noqa: E402, F401
+for _command in queues_cli.QUEUE_COMMANDS:
+    queues.add_command(_command)
+cli.add_command(queues_cli.env_group)
+runs.add_command(queues_cli.runs_explain)
 
 
 def main() -> None:

@@ -9,7 +9,7 @@ import click
 from rich.table import Table
 
 from . import render
-from .main import State, cli, pass_state, queues, runs
+from .state import State, pass_state
 
 
 def _seconds(value: float | None) -> str:
@@ -18,7 +18,7 @@ def _seconds(value: float | None) -> str:
     return f"{value * 1000:.0f}ms" if value < 1 else f"{value:.1f}s"
 
 
-@queues.command("show")
+@click.command("show")
 @click.argument("name")
 @click.option(
     "--window",
@@ -59,7 +59,7 @@ def queues_show(state: State, name: str, window: float, as_json: bool) -> None:
     render.console.print(grid)
 
 
-@queues.command("pause")
+@click.command("pause")
 @click.argument("name")
 @pass_state
 def queues_pause(state: State, name: str) -> None:
@@ -68,7 +68,7 @@ def queues_pause(state: State, name: str) -> None:
     render.console.print(f"queue [bold]{name}[/] paused")
 
 
-@queues.command("resume")
+@click.command("resume")
 @click.argument("name")
 @pass_state
 def queues_resume(state: State, name: str) -> None:
@@ -77,7 +77,7 @@ def queues_resume(state: State, name: str) -> None:
     render.console.print(f"queue [bold]{name}[/] resumed")
 
 
-@queues.command("limit")
+@click.command("limit")
 @click.argument("name")
 @click.argument("limit", required=False, type=click.IntRange(0))
 @click.option("--reset", is_flag=True, help="Drop the override: the limit in code applies.")
@@ -91,7 +91,7 @@ def queues_limit(state: State, name: str, limit: int | None, reset: bool) -> Non
     render.console.print(f"queue [bold]{name}[/] {what}")
 
 
-@cli.group("env")
+@click.group("env")
 def env_group() -> None:
     """The environment: pause everything, cap it, see what runs where."""
 
@@ -151,7 +151,7 @@ def env_limit(state: State, limit: int | None, reset: bool) -> None:
     render.console.print("environment limit " + ("removed" if reset else f"set to {limit}"))
 
 
-@runs.command("explain")
+@click.command("explain")
 @click.argument("run_id")
 @pass_state
 def runs_explain(state: State, run_id: str) -> None:
@@ -161,3 +161,7 @@ def runs_explain(state: State, run_id: str) -> None:
         render.console.print(f"{run_id} is executing")
     for reason in reasons:
         render.console.print(f"[bold]{reason.code}[/]: {reason.message}")
+
+
+QUEUE_COMMANDS = [queues_show, queues_pause, queues_resume, queues_limit]
+"""The ``switchyard queues`` commands defined here."""

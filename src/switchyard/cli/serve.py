@@ -21,17 +21,17 @@ from typing import TYPE_CHECKING, Any
 import click
 import uvicorn
 
+from switchyard.config import DEFAULT_PUBLIC_URL, Config
 from switchyard.core.api_keys import new_key
 from switchyard.core.errors import SwitchyardError
-from switchyard.sdk.config import DEFAULT_PUBLIC_URL, Config
-from switchyard.sdk.runtime import Runtime
+from switchyard.runtime import Runtime
 from switchyard.server.access import api_key_from_env
 from switchyard.storage import redacted_url
 
 from . import render
 
 if TYPE_CHECKING:
-    from .main import State
+    from .state import State
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 3030

@@ -11,13 +11,13 @@ from rich.table import Table
 from switchyard.core import jsonutil
 from switchyard.core.errors import InvalidJSONValueError
 from switchyard.core.waitpoints import Waitpoint, WaitpointStatus
+from switchyard.runtime import Runtime
 from switchyard.sdk import wait
-from switchyard.sdk.runtime import Runtime
 
 from . import render
 
 if TYPE_CHECKING:
-    from .main import State
+    from .state import State
 
 TOKEN_STYLE = {
     WaitpointStatus.PENDING: "yellow",

@@ -12,7 +12,6 @@ from urllib.parse import quote
 
 import httpx
 
-import switchyard
 from switchyard.client.models import (
     ClientError,
     jsonable,
@@ -22,8 +21,9 @@ from switchyard.client.models import (
 )
 from switchyard.client.retrying import Attempts, RetryBudget
 from switchyard.core.errors import SwitchyardError
+from switchyard.core.handles import BatchHandle, BatchItem, RunHandle, Token
 from switchyard.core.models import Run, RunPage
-from switchyard.sdk.handles import BatchHandle, RunHandle, Token
+from switchyard.core.version import VERSION
 
 T = TypeVar("T")
 
@@ -66,8 +66,6 @@ def _page(data: Any) -> RunPage:
 
 def items_json(items: Sequence[Any], tasks: Sequence[str] | None = None) -> list[dict[str, Any]]:
     """Batch items as the API takes them (payloads or :class:`~switchyard.BatchItem`)."""
-    from switchyard.sdk.task import BatchItem
-
     out = []
     for index, item in enumerate(items):
         if isinstance(item, BatchItem):
@@ -98,7 +96,7 @@ class Api:
             raise SwitchyardError(str(exc)) from None
         self._headers = {
             "Authorization": f"Bearer {api_key}",
-            "User-Agent": f"switchyard-python/{switchyard.__version__}",
+            "User-Agent": f"switchyard-python/{VERSION}",
         }
 
     # the calls ------------------------------------------------------------------------------

@@ -20,8 +20,8 @@ from switchyard.client.calls import (
     stream_params,
 )
 from switchyard.client.models import SseParser, run_from_json
+from switchyard.core.handles import BatchHandle, RunHandle, Token
 from switchyard.core.models import Run, RunPage
-from switchyard.sdk.handles import BatchHandle, RunHandle, Token
 
 
 class Client(Api):

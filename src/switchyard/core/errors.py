@@ -122,3 +122,7 @@ class NotInRunError(SwitchyardError):
 
 class QueueNotFoundError(SwitchyardError, LookupError):
     """No queue has that name in this environment."""
+
+
+class RunNotExecutingError(Exception):
+    """The run is no longer executing this attempt (canceled, or its lease was lost)."""

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from switchyard.core.ids import new_id
+
 
 class WaitpointKind(StrEnum):
     """What completes the waitpoint."""
@@ -105,3 +107,30 @@ class WaitpointFilter:
     created_after: float | None = None
     created_before: float | None = None
     created_by_run_id: str | None = None
+
+
+def new_waitpoint(new: NewWaitpoint, now: float) -> Waitpoint:
+    """The pending waitpoint ``new`` makes at ``now``, with a fresh id (not stored yet)."""
+    key = new.idempotency_key
+    expires = (
+        now + new.idempotency_ttl if key is not None and new.idempotency_ttl is not None else None
+    )
+    return Waitpoint(
+        id=new_id("waitpoint", now),
+        environment=new.environment,
+        kind=new.kind,
+        status=WaitpointStatus.PENDING,
+        output=None,
+        error=None,
+        complete_after=new.complete_after,
+        timeout_at=new.timeout_at,
+        idempotency_key=key,
+        idempotency_expires_at=expires,
+        tags=tuple(new.tags),
+        child_run_id=new.child_run_id,
+        batch_id=new.batch_id,
+        batch_total=new.batch_total,
+        created_by_run_id=new.created_by_run_id,
+        created_at=now,
+        completed_at=None,
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from switchyard.core.models import EnvironmentInfo
-from switchyard.sdk.runtime import current_runtime
+from switchyard.runtime import current_runtime
 
 
 def pause_sync() -> None:

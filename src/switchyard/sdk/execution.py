@@ -20,17 +20,16 @@ import contextvars
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, Protocol, TypeVar
 
-from switchyard.core.errors import NonDeterminismError
+from switchyard.core.errors import NonDeterminismError, RunNotExecutingError
 from switchyard.core.waitpoints import (
     JournalEntry,
     JournalRef,
     NewWaitpoint,
     Waitpoint,
     WaitpointKind,
+    new_waitpoint,
 )
 from switchyard.storage.base import Storage
-from switchyard.storage.rows import new_waitpoint
-from switchyard.storage.sql_waitpoints import RunNotExecutingError
 
 T = TypeVar("T")
 # Loop turns to wait before suspending, so siblings in an asyncio.gather reach their waits.

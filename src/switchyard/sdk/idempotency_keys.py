@@ -6,8 +6,8 @@ import asyncio
 from typing import Any
 
 from switchyard.core.idempotency import IdempotencyKey, Scope, scoped_key
+from switchyard.runtime import current_runtime
 from switchyard.sdk.context import current_context
-from switchyard.sdk.runtime import current_runtime
 
 __all__ = ["IdempotencyKey", "create", "reset", "reset_sync"]
 

@@ -11,8 +11,8 @@ import builtins
 from typing import Any
 
 from switchyard.core.models import QueueInfo, QueueStats
+from switchyard.runtime import current_runtime
 from switchyard.sdk.queue import Queue
-from switchyard.sdk.runtime import current_runtime
 from switchyard.sdk.task import Task
 
 QueueRef = str | Queue | Task[Any]

@@ -10,10 +10,10 @@ from typing import Any
 
 from switchyard.core import jsonutil
 from switchyard.core.clock import monotonic
+from switchyard.core.handles import RunHandle
 from switchyard.core.models import Run, RunFilter, RunPage
 from switchyard.core.states import RunStatus
-from switchyard.sdk.handles import RunHandle
-from switchyard.sdk.runtime import current_runtime
+from switchyard.runtime import current_runtime
 
 RunRef = str | RunHandle
 

@@ -6,13 +6,13 @@ import asyncio
 import datetime as dt
 import inspect
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Generic, TypeVar, overload
 
 from switchyard.core import jsonutil
 from switchyard.core.durations import DurationLike, parse_optional_duration
 from switchyard.core.errors import InvalidOptionError, NotInRunError
+from switchyard.core.handles import BatchHandle, BatchItem, RunHandle, TaskRunResult
 from switchyard.core.idempotency import scoped_key
 from switchyard.core.models import NewRun, TaskInfo, task_queue_name
 from switchyard.core.options import TriggerOptions
@@ -20,23 +20,14 @@ from switchyard.core.retry import RetryPolicy
 from switchyard.core.states import RunStatus
 from switchyard.core.waitpoints import Waitpoint
 from switchyard.engine.enqueue import Parent
+from switchyard.runtime import Runtime, current_client, current_runtime
 from switchyard.sdk.context import RunContext, current_context
 from switchyard.sdk.execution import Execution, current_execution, run_sync
-from switchyard.sdk.handles import BatchHandle, RunHandle, TaskRunResult
 from switchyard.sdk.queue import Queue
 from switchyard.sdk.registry import REGISTRY
-from switchyard.sdk.runtime import Runtime, current_client, current_runtime
 from switchyard.sdk.schema import Schema, SchemaLike
 
 R = TypeVar("R")
-
-
-@dataclass(frozen=True, slots=True)
-class BatchItem:
-    """One item of a batch trigger with its own options."""
-
-    payload: Any
-    options: Mapping[str, Any] = field(default_factory=dict)
 
 
 class Task(Generic[R]):

@@ -18,6 +18,7 @@ from typing import Any
 from switchyard.core import jsonutil
 from switchyard.core.durations import DurationLike, parse_duration, parse_optional_duration
 from switchyard.core.errors import InvalidOptionError, NotInRunError
+from switchyard.core.handles import Token, WaitResult
 from switchyard.core.idempotency import IdempotencyKey, scoped_key
 from switchyard.core.models import DEFAULT_IDEMPOTENCY_TTL
 from switchyard.core.waitpoints import (
@@ -28,9 +29,8 @@ from switchyard.core.waitpoints import (
     WaitpointStatus,
 )
 from switchyard.engine.enqueue import normalize_tags
+from switchyard.runtime import Runtime, current_runtime
 from switchyard.sdk.execution import Execution, current_execution, run_sync
-from switchyard.sdk.handles import Token, WaitResult
-from switchyard.sdk.runtime import Runtime, current_runtime
 
 __all__ = [
     "complete_token",

@@ -51,7 +51,7 @@ from switchyard.core.api_keys import (
 from switchyard.core.clock import monotonic
 from switchyard.core.errors import ConfigError
 from switchyard.engine import Engine
-from switchyard.sdk.runtime import Runtime
+from switchyard.runtime import Runtime
 from switchyard.server.errors import ApiError, error_response
 
 API_KEY_ENV = "SWITCHYARD_API_KEY"

@@ -14,7 +14,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
-from switchyard.sdk.runtime import Runtime
+from switchyard.runtime import Runtime
 from switchyard.server import (
     dashboard,
     events,

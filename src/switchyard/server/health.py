@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
-import switchyard
+from switchyard.core.version import VERSION
 from switchyard.server.errors import ApiError
 from switchyard.server.inputs import db, runtime_of
 
@@ -26,7 +26,7 @@ async def healthz(request: Request) -> JSONResponse:
     return JSONResponse(
         {
             "status": "ok",
-            "version": switchyard.__version__,
+            "version": VERSION,
             "environment": runtime.engine.environment,
         }
     )

@@ -28,7 +28,7 @@ from starlette.responses import Response
 
 from switchyard.core.api_keys import RequestResponse, RequestTakenOverError
 from switchyard.core.models import TriggerResult
-from switchyard.sdk.runtime import Runtime
+from switchyard.runtime import Runtime
 from switchyard.server.errors import ApiError
 from switchyard.server.inputs import db
 

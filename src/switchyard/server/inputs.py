@@ -16,7 +16,7 @@ from starlette.requests import ClientDisconnect, Request
 
 from switchyard.core import jsonutil
 from switchyard.core.errors import InvalidJSONValueError
-from switchyard.sdk.runtime import Runtime
+from switchyard.runtime import Runtime
 from switchyard.server.errors import ApiError
 
 T = TypeVar("T")

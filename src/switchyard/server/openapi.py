@@ -14,8 +14,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import BaseRoute, Route
 
-import switchyard
 from switchyard.core.states import RunStatus
+from switchyard.core.version import VERSION
 from switchyard.core.waitpoints import WaitpointStatus
 from switchyard.server.openapi_parts import (
     CREATED,
@@ -480,7 +480,7 @@ def document() -> J:
         "openapi": "3.1.0",
         "info": {
             "title": "switchyard",
-            "version": switchyard.__version__,
+            "version": VERSION,
             "description": "Trigger and follow durable background runs, complete tokens and "
             "operate queues. Send `Authorization: Bearer <API key>` (`switchyard keys "
             "create`); the key decides the environment. Errors are "

@@ -18,7 +18,7 @@ from switchyard.core.idempotency import scoped_key
 from switchyard.core.models import NewRun, TaskInfo, TriggerResult
 from switchyard.core.options import TriggerOptions
 from switchyard.engine import Engine
-from switchyard.sdk.runtime import Runtime
+from switchyard.runtime import Runtime
 from switchyard.server.idempotency import Reservation, idempotent
 from switchyard.server.inputs import EMPTY, db, parse_json, read_body, runtime_of
 from switchyard.server.triggering import (

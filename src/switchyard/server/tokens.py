@@ -28,7 +28,7 @@ from switchyard.core.waitpoints import (
     WaitpointKind,
     WaitpointStatus,
 )
-from switchyard.sdk.runtime import Runtime
+from switchyard.runtime import Runtime
 from switchyard.sdk.wait import CALLBACK_SECRET, _new_token, token_signature
 from switchyard.server.access import auth_failures, auth_of, client_address
 from switchyard.server.errors import ApiError

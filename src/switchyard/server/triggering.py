@@ -33,8 +33,8 @@ from switchyard.core.errors import (
 )
 from switchyard.core.models import NewRun, TaskInfo, TriggerResult
 from switchyard.core.options import MAX_TAG_LENGTH, MAX_TAGS, TriggerOptions
+from switchyard.runtime import Runtime
 from switchyard.sdk.registry import REGISTRY
-from switchyard.sdk.runtime import Runtime
 from switchyard.server.errors import ApiError, error_response
 from switchyard.server.idempotency import Reservation
 from switchyard.server.inputs import db

@@ -9,11 +9,10 @@ from functools import lru_cache
 from typing import Any
 
 from switchyard.core import jsonutil
-from switchyard.core.ids import new_id
 from switchyard.core.models import Attempt, Claim, Run, TaskInfo
 from switchyard.core.retry import RetryPolicy
 from switchyard.core.states import AttemptStatus, RunStatus
-from switchyard.core.waitpoints import NewWaitpoint, Waitpoint, WaitpointKind, WaitpointStatus
+from switchyard.core.waitpoints import Waitpoint, WaitpointKind, WaitpointStatus
 
 Row = Mapping[str, Any]
 
@@ -116,33 +115,6 @@ def waitpoint_from_row(row: Row) -> Waitpoint:
         created_by_run_id=row["created_by_run_id"],
         created_at=row["created_at"],
         completed_at=row["completed_at"],
-    )
-
-
-def new_waitpoint(new: NewWaitpoint, now: float) -> Waitpoint:
-    """The pending waitpoint ``new`` makes at ``now``, with a fresh id (not stored yet)."""
-    key = new.idempotency_key
-    expires = (
-        now + new.idempotency_ttl if key is not None and new.idempotency_ttl is not None else None
-    )
-    return Waitpoint(
-        id=new_id("waitpoint", now),
-        environment=new.environment,
-        kind=new.kind,
-        status=WaitpointStatus.PENDING,
-        output=None,
-        error=None,
-        complete_after=new.complete_after,
-        timeout_at=new.timeout_at,
-        idempotency_key=key,
-        idempotency_expires_at=expires,
-        tags=tuple(new.tags),
-        child_run_id=new.child_run_id,
-        batch_id=new.batch_id,
-        batch_total=new.batch_total,
-        created_by_run_id=new.created_by_run_id,
-        created_at=now,
-        completed_at=None,
     )
 
 

@@ -11,6 +11,7 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from switchyard.core.errors import RunNotExecutingError
 from switchyard.core.states import RunStatus
 from switchyard.core.waitpoints import (
     JournalEntry,
@@ -20,9 +21,10 @@ from switchyard.core.waitpoints import (
     WaitpointFilter,
     WaitpointKind,
     WaitpointStatus,
+    new_waitpoint,
 )
 from switchyard.storage.queries import execute_many
-from switchyard.storage.rows import dump_json, new_waitpoint, waitpoint_from_row, waitpoint_params
+from switchyard.storage.rows import dump_json, waitpoint_from_row, waitpoint_params
 from switchyard.storage.sql_hooks import SqlHooks
 
 _TIMEOUT_ERROR = {"type": "WaitpointTimeoutError", "message": "the waitpoint timed out"}
@@ -31,10 +33,6 @@ _TIMER_KINDS = (WaitpointKind.DURATION, WaitpointKind.DATETIME)
 
 NewTimer = tuple[Waitpoint, JournalRef]
 """A waitpoint a run made in memory (see ``Execution.defer_waitpoint``) and its journal entry."""
-
-
-class RunNotExecutingError(Exception):
-    """The run is no longer executing this attempt (canceled, or its lease was lost)."""
 
 
 class SqlWaitpoints(SqlHooks):

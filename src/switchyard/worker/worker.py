@@ -37,10 +37,10 @@ from switchyard.core.ids import new_id
 from switchyard.core.models import Claim, Outcome
 from switchyard.core.waitpoints import JournalRef, NewWaitpoint, Waitpoint
 from switchyard.engine import attempts
+from switchyard.runtime import Runtime
 from switchyard.sdk.context import set_context
 from switchyard.sdk.execution import Execution, set_execution
 from switchyard.sdk.registry import REGISTRY, Registry
-from switchyard.sdk.runtime import Runtime
 from switchyard.sdk.task import Task
 from switchyard.worker.batcher import Batcher
 from switchyard.worker.context import run_context

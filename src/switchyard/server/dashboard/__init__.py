@@ -19,7 +19,6 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-import switchyard
 from switchyard.core.api_keys import (
     DASHBOARD_SESSION,
     DASHBOARD_SESSION_PREFIX,
@@ -29,6 +28,7 @@ from switchyard.core.api_keys import (
     password_fingerprint,
     sign_public_token,
 )
+from switchyard.core.version import VERSION
 from switchyard.server.access import auth_failures, client_address
 from switchyard.server.errors import ApiError
 from switchyard.server.inputs import db, iso, read_object
@@ -70,7 +70,7 @@ async def info(request: Request) -> JSONResponse:
             "auth": bool(request.app.state.auth),
             "password": runtime.config.dashboard_password is not None,
             "environment": runtime.engine.environment,
-            "version": switchyard.__version__,
+            "version": VERSION,
             "max_payload_bytes": runtime.config.max_payload_bytes,
         },
         headers=_NO_CACHE,

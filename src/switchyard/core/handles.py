@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from switchyard.core.errors import ChildRunFailedError, WaitpointTimeoutError
@@ -72,3 +73,11 @@ class TaskRunResult:
                 f"{error.get('message', '')}"
             )
         return self.output
+
+
+@dataclass(frozen=True, slots=True)
+class BatchItem:
+    """One item of a batch trigger with its own options."""
+
+    payload: Any
+    options: Mapping[str, Any] = field(default_factory=dict)

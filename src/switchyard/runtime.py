@@ -9,9 +9,9 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, overload
 
+from switchyard.config import Config, load_config
 from switchyard.core.clock import SYSTEM_CLOCK, Clock
 from switchyard.engine import Engine
-from switchyard.sdk.config import Config, load_config
 from switchyard.storage import Storage, open_storage
 
 if TYPE_CHECKING:
