@@ -124,7 +124,8 @@ async def test_duration_wait_is_durable_and_frees_the_slot(
     handle = await sleeper.trigger({})
     async with running_worker(runtime, ["wp-sleeper", "wp-child"], concurrency=1) as worker:
         await eventually(lambda: status(runtime, handle.id) == "WAITING")
-        assert worker.parked == 1
+        # WAITING is committed a moment before the worker parks the coroutine.
+        await eventually(lambda: worker.parked == 1)
         # The only slot is free: another run executes meanwhile.
         other = await child.trigger({"n": 4})
         assert (await sy.runs.poll(other, timeout=10)).output == {"doubled": 8}
@@ -145,7 +146,7 @@ async def test_worker_completes_its_parked_timers_itself(
     handle = await sleeper.trigger({})
     async with running_worker(runtime, ["wp-sleeper"], concurrency=1) as worker:
         await eventually(lambda: status(runtime, handle.id) == "WAITING")
-        assert worker.parked == 1
+        await eventually(lambda: worker.parked == 1)  # parked a moment after the commit
         clock.advance(3 * 86400)
         run = await sy.runs.poll(handle, timeout=10)
         assert worker.parked == 0
