@@ -3,8 +3,10 @@ durable waits, tokens, child runs and steps; then every run is checked.
 
 Each worker reaches PostgreSQL through its own :class:`~tests.faults.proxy.FaultProxy`.
 While runs are triggered (each with an idempotency key, some keys twice), the driver
-kills a random worker and starts a new one, or blackholes or resets a worker's traffic
-for a while, and completes the tokens runs wait on. At the end it reports:
+kills a random worker and starts a new one, blackholes or resets a worker's traffic for
+a while, or kills the ``switchyard server`` process and starts it again; it completes
+the tokens runs wait on by POSTing to their callback URLs on that server (retrying
+while it is down). At the end it reports:
 
 - ``lost``: runs not COMPLETED once everything healed (or with a wrong result);
 - ``duplicated``: idempotency keys that made more than one run, runs with more than
@@ -28,12 +30,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 import switchyard as sy
-from switchyard.runtime import configure, reset_runtime
+from switchyard.runtime import configure, current_runtime, reset_runtime
+from switchyard.sdk.wait import token_url
 from tests.conftest import drop_pg_schema, make_config, new_pg_schema_url, require_postgres
 from tests.e2e.e2e_tasks import e2e_chaos
 from tests.e2e.test_worker_processes import WorkerProcess, Workers, read_records
 from tests.faults.proxy import FaultProxy
+from tests.processes import Proc, base_env, free_port
 
 PG = ("127.0.0.1", 5432)
 KINDS = ("wait", "token", "child", "step")
@@ -49,6 +55,7 @@ class Report:
     duplicated: int = 0
     overlaps: int = 0
     kills: int = 0
+    server_kills: int = 0
     partitions: int = 0
     fail_stops: int = 0
     executions: int = 0
@@ -67,6 +74,7 @@ class Report:
             ("completed", self.completed),
             ("executions", self.executions),
             ("worker kills (-9)", self.kills),
+            ("server kills (-9)", self.server_kills),
             ("partitions", self.partitions),
             ("fail-stops", self.fail_stops),
             ("overlaps", self.overlaps),
@@ -98,6 +106,9 @@ class Chaos:
         self.report = Report()
         self.handles: dict[str, str] = {}  # idempotency key -> run id
         self.spawned = 0
+        self.port = free_port()
+        self.server: Proc | None = None
+        self.http = httpx.Client(timeout=2.0)
 
     # -- processes ---------------------------------------------------------------------------
     def _spawn(self, index: int, wait: bool = False) -> WorkerProcess:
@@ -112,6 +123,24 @@ class Chaos:
             wait=wait,
         )
 
+    def _start_server(self) -> None:
+        base = f"http://127.0.0.1:{self.port}"
+        self.spawned += 1
+        self.server = Proc(
+            ["server", "--port", str(self.port)],
+            self.folder,
+            base_env(self.url, SWITCHYARD_PUBLIC_URL=base),
+            f"server-{self.spawned}",
+        )
+        self.server.wait_healthy(base)
+
+    def _kill_server(self) -> None:
+        assert self.server is not None
+        self.server.popen.kill()
+        self.server.popen.wait(10)
+        self.report.server_kills += 1
+        self._start_server()
+
     def _check_exits(self) -> None:
         for index, proc in enumerate(self.slots):
             if proc.proc.poll() is not None:  # exited by itself: a fail-stop
@@ -124,7 +153,10 @@ class Chaos:
 
     def _fault(self) -> None:
         index = self.rng.randrange(len(self.slots))
-        if self.rng.random() < 0.5:
+        dice = self.rng.random()
+        if dice < 0.15:
+            self._kill_server()
+        elif dice < 0.55:
             proc = self.slots[index]
             self.deaths[proc.pid] = proc.kill9()
             self.report.kills += 1
@@ -162,11 +194,14 @@ class Chaos:
                     self.report.problems.append(f"{key} made {handle.id} and {again.id}")
 
     def _complete_tokens(self) -> None:
+        """POST each pending token's callback URL; whatever fails is tried next time."""
         with contextlib.suppress(Exception):  # the database may be busy recovering
             tokens, _ = sy.wait.list_tokens_sync(status="PENDING", limit=200)
+            runtime = current_runtime()
             for token in tokens:
                 if any(t.startswith("chaos:") for t in token.tags):
-                    sy.wait.complete_token_sync(token.id, {"ok": 1})
+                    with contextlib.suppress(httpx.HTTPError):  # the server may be down
+                        self.http.post(token_url(runtime, token.id), json={"ok": 1})
 
     def _pending(self) -> int:
         return sum(
@@ -178,6 +213,7 @@ class Chaos:
     # -- the whole run -----------------------------------------------------------------------
     def run(self, runs: int, seconds: float, fault_every: float) -> Report:
         started = time.monotonic()
+        self._start_server()
         self.slots = [self._spawn(i, wait=True) for i in range(len(self.proxies))]
         deadline = started + seconds
         trigger_until = started + seconds * 0.6
@@ -191,6 +227,8 @@ class Chaos:
                 if due > triggered:
                     self._trigger(triggered, due - triggered)
                     triggered = due
+            if not self.report.server_kills and now >= started + seconds / 2:
+                self._kill_server()  # at least once, whatever the dice say
             if now >= next_fault:
                 self._fault()
                 next_fault = now + self.rng.uniform(0.5, 1.5) * fault_every
@@ -218,6 +256,10 @@ class Chaos:
             proc.proc.wait(10)
         for proxy in self.proxies:
             proxy.close()
+        if self.server is not None:
+            self.server.popen.kill()
+            self.server.popen.wait(10)
+        self.http.close()
 
     # -- checks ------------------------------------------------------------------------------
     def _analyze(self) -> None:
@@ -289,8 +331,8 @@ def chaos(
     require_postgres()
     url, schema = new_pg_schema_url()
     folder = Path(tempfile.mkdtemp(prefix="switchyard-chaos-"))
-    configure(make_config(url))
     run = Chaos(url, folder, workers=workers, lease=lease, seed=seed)
+    configure(make_config(url, public_url=f"http://127.0.0.1:{run.port}"))
     try:
         return run.run(runs, seconds, fault_every=max(1.0, lease))
     finally:

@@ -13,5 +13,6 @@ def test_chaos_loses_nothing_duplicates_nothing_and_never_runs_twice_at_once() -
     report = chaos(runs=160, seconds=25, workers=3, lease=2.0, seed=7)
     print(report.table())
     assert report.kills + report.partitions >= 5, report.table()
+    assert report.server_kills >= 1, report.table()
     assert report.ok, report.table()
     assert report.completed == report.runs == 160
