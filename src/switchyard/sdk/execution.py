@@ -37,6 +37,21 @@ _SETTLE_TURNS = 3
 _TIMER_KINDS = (WaitpointKind.DURATION, WaitpointKind.DATETIME)
 
 
+class ThreadSuspended(BaseException):
+    """Unwinds a plain ``def`` task's thread out of a durable wait that has to suspend.
+
+    A thread cannot be parked without keeping it, so the run is suspended in storage
+    instead and the attempt replays its journal when it resumes. A BaseException, so
+    that the task's ``except Exception`` does not swallow it.
+    """
+
+
+# Set in the context of coroutines that run_sync runs for a sync task's thread.
+_in_thread: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "switchyard_in_thread", default=False
+)
+
+
 class ExecutionHost(Protocol):
     """What the worker provides to an execution."""
 
@@ -108,6 +123,7 @@ class Execution:
         self._settling = False
         self.is_suspended = False
         self.suspending = False  # a suspension is being written
+        self._unwound: dict[str, Waitpoint] = {}  # waits a sync task's thread unwound from
 
     # -- journal --------------------------------------------------------------------
     def next_ref(self, kind: str, name: str) -> tuple[JournalRef, JournalEntry | None]:
@@ -177,6 +193,9 @@ class Execution:
         """Block until the waitpoint is no longer pending; return it completed."""
         if not waitpoint.is_pending:
             return waitpoint
+        if _in_thread.get():
+            self._unwound[waitpoint.id] = waitpoint
+            raise ThreadSuspended(f"run {self.run_id} waits on {waitpoint.id}")
         future = self._waiting.get(waitpoint.id)
         if future is None or future.done():
             future = self.loop.create_future()
@@ -245,6 +264,47 @@ class Execution:
         self.is_suspended = False
         self.deliver(waitpoints)
 
+    # -- plain `def` tasks ------------------------------------------------------------
+    @property
+    def unwound(self) -> bool:
+        """Whether a sync task's thread unwound from a wait (see :class:`ThreadSuspended`)."""
+        return bool(self._unwound)
+
+    def call_in_thread(self, fn: Callable[..., T], *args: Any) -> T:
+        """Call a sync task's function in its thread; ThreadSuspended if it unwound.
+
+        Code that swallowed the signal (a bare ``except``) and returned or raised
+        anyway has not got past the wait: the run still suspends and replays.
+        """
+        try:
+            result = fn(*args)
+        except Exception:
+            if not self._unwound:
+                raise
+        else:
+            if not self._unwound:
+                return result
+        raise ThreadSuspended(f"run {self.run_id} waits on {', '.join(self._unwound)}")
+
+    async def suspend_unwound(self) -> bool:
+        """Suspend the run on the waits its thread unwound from, once the thread is free.
+
+        True when the run is WAITING (or no longer executing this attempt); False when
+        one of the waitpoints completed first: the run is still EXECUTING here and the
+        attempt must run again from the top, replaying its journal.
+        """
+        ids = list(self._unwound)
+        new = [self._unstored.pop(w) for w in ids if w in self._unstored]
+        self.suspending = True
+        try:
+            completed = await self.host.block_run(self.run_id, self.attempt_id, ids, new)
+        except RunNotExecutingError:
+            return True  # canceled or lease lost: the worker stops this attempt
+        finally:
+            self.suspending = False
+        return not completed
+
+
 
 _current: contextvars.ContextVar[Execution | None] = contextvars.ContextVar(
     "switchyard_execution", default=None
@@ -267,6 +327,7 @@ def run_sync(coro_factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
     if execution is None:
         raise RuntimeError("no execution in this thread")
     ctx = contextvars.copy_context()
+    ctx.run(_in_thread.set, True)  # a wait that must suspend unwinds this thread
     future = asyncio.run_coroutine_threadsafe(_in_context(ctx, coro_factory), execution.loop)
     return future.result()
 

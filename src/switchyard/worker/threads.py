@@ -40,6 +40,12 @@ class ThreadRunner:
 
         return await asyncio.get_running_loop().run_in_executor(self._pool, call)
 
+    @property
+    def running(self) -> int:
+        """How many jobs hold a thread now."""
+        with self._lock:
+            return len(self._threads)
+
     def interrupt(self, job: object, exc_type: type[BaseException]) -> bool:
         """Raise ``exc_type`` inside the thread running ``job``; False if it is not running."""
         with self._lock:

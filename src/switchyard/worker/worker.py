@@ -26,7 +26,7 @@ import os
 import random
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any, TypeVar
 
@@ -39,7 +39,7 @@ from switchyard.core.waitpoints import JournalRef, NewWaitpoint, Waitpoint
 from switchyard.engine import attempts
 from switchyard.runtime import Runtime
 from switchyard.sdk.context import set_context
-from switchyard.sdk.execution import Execution, set_execution
+from switchyard.sdk.execution import Execution, ThreadSuspended, set_execution
 from switchyard.sdk.registry import REGISTRY, Registry
 from switchyard.sdk.task import Task
 from switchyard.worker.batcher import Batcher
@@ -251,6 +251,11 @@ class Worker:
         """How many runs sleep through a short wait here (see ``inline_wait_max``)."""
         return self._sleeping
 
+    @property
+    def busy_threads(self) -> int:
+        """How many plain ``def`` attempts hold one of this worker's threads now."""
+        return self._threads.running
+
     async def _guarded(self, name: str, body: Callable[[], Awaitable[None]], pause: float) -> None:
         """Run a loop body forever; a failure (database down) is logged and retried."""
         failures = 0
@@ -443,12 +448,16 @@ class Worker:
                     raise  # the worker is shutting down: the run is handed back
             except AttemptStopped:
                 pass
+            except ThreadSuspended:
+                await self._suspend_unwound(active)
             except Exception as exc:
                 outcome = attempts.failed(claim, exc, self.engine.now(), self._rng)
         finally:
-            self._drop_lease(active)
+            # Not active any more: its lease went with it, and a claim that resumed the
+            # run here since holds the lease of the same attempt.
             if self._active.get(claim.run.id) is active:
                 del self._active[claim.run.id]
+                self._drop_lease(active)
             if self._parked.get(claim.run.id) is active:
                 del self._parked[claim.run.id]
             self.executed += 1
@@ -476,7 +485,9 @@ class Worker:
                         f"attempt ran longer than max_duration={limit:g}s (waits excluded)"
                     ) from exc
                 raise
-        job = self._threads.run(claim.attempt_id, partial(task.call, payload, ctx))
+        assert active.execution is not None
+        call = partial(active.execution.call_in_thread, task.call, payload, ctx)
+        job = self._threads.run(claim.attempt_id, call)
         if limit is None:
             return await job
         fut = asyncio.ensure_future(job)
@@ -486,6 +497,32 @@ class Worker:
         self._threads.interrupt(claim.attempt_id, _MaxDuration)
         fut.add_done_callback(lambda f: f.cancelled() or f.exception())
         raise MaxDurationExceededError(f"attempt ran longer than max_duration={limit:g}s")
+
+    async def _suspend_unwound(self, active: _Active) -> None:
+        """A sync task's thread unwound from a wait (it is free now): suspend the run.
+
+        Nothing is parked: the run replays its journal when it resumes. If a waitpoint
+        completed first, the run is still executing here: it replays at once.
+        """
+        execution, run_id = active.execution, active.claim.run.id
+        assert execution is not None
+        for tries in range(5):
+            if active.stopped:
+                return
+            try:
+                waiting = await execution.suspend_unwound()
+                break
+            except Exception:
+                log.exception("could not suspend %s (try %d)", run_id, tries + 1)
+                await asyncio.sleep(0.2 * 2**tries)
+        else:  # hand it back: another claim starts a fresh attempt
+            await self._call(self.storage.release, self.id, [run_id], self.engine.now())
+            return
+        if waiting or self._active.get(run_id) is not active:
+            return  # _execute's cleanup frees the slot and drops the lease
+        again = _Active(replace(active.claim, resumed=True))
+        self._active[run_id] = again  # keeps the lease of the attempt
+        again.task = asyncio.create_task(self._execute(again), name=f"switchyard-{run_id}")
 
     def _stop_attempt(self, run_id: str, attempt_id: str, why: str) -> None:
         """Stop an attempt and write no outcome for it; callable from any thread."""
