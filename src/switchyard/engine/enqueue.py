@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from switchyard.core import jsonutil
 from switchyard.core.durations import parse_duration, parse_optional_duration
 from switchyard.core.errors import InvalidOptionError
 from switchyard.core.idempotency import IdempotencyKey, scoped_key
 from switchyard.core.models import DEFAULT_IDEMPOTENCY_TTL, NewRun, TaskInfo
-from switchyard.core.options import MAX_TAG_LENGTH, MAX_TAGS, TriggerOptions
+from switchyard.core.options import MAX_TAG_LENGTH, MAX_TAGS, TriggerOptions, parse_debounce
 from switchyard.core.retry import RetryPolicy
 
 
@@ -141,20 +140,3 @@ def build_new_run(
         queue_concurrency_limit=task.queue_concurrency_limit if queue == task.queue else None,
         debounce_key=debounce_key,
     )
-
-
-def parse_debounce(value: Mapping[str, Any]) -> tuple[str, str, float]:
-    """``{"key": str, "delay": duration, "mode": "trailing" | "leading"}`` → parts."""
-    if not isinstance(value, Mapping) or set(value) - {"key", "delay", "mode"}:
-        raise InvalidOptionError(
-            "debounce", value, "a dict with 'key', 'delay' and optionally 'mode'"
-        )
-    key, mode = value.get("key"), value.get("mode", "trailing")
-    if not isinstance(key, str) or not key or len(key) > 512:
-        raise InvalidOptionError("debounce.key", key, "a string of 1 to 512 characters")
-    if mode not in ("trailing", "leading"):
-        raise InvalidOptionError("debounce.mode", mode, "'trailing' or 'leading'")
-    window = parse_duration(value.get("delay", 0), option="debounce.delay")
-    if window <= 0:
-        raise InvalidOptionError("debounce.delay", value.get("delay"), "a duration > 0")
-    return mode, key, window
