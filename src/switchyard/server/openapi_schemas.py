@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from switchyard.core.option_values import DURATION as DURATION
+from switchyard.core.option_values import DURATION_PATTERN as DURATION_PATTERN
+from switchyard.core.option_values import DURATION_TEXT as DURATION_TEXT
+from switchyard.core.option_values import MOMENT as MOMENT
+from switchyard.core.options import options_schema
 from switchyard.core.states import RunStatus
 from switchyard.core.waitpoints import WaitpointKind, WaitpointStatus
-from switchyard.server.triggering import MAX_SECONDS
 
 J = dict[str, Any]
 ANY: J = {}
@@ -45,18 +49,7 @@ def list_of(name: str) -> J:
     return obj({"data": {"type": "array", "items": ref(name)}, "next_cursor": nullable(STR)})
 
 
-# What the server's parsers take, as patterns (tests/test_security.py checks each one
-# against the parser: whatever matches is accepted). Durations: seconds, or units in
-# the order w d h m s ms (lower case), with few enough digits to stay under 100 years.
-_DECIMAL = r"(\.[0-9]{1,3})?"
-DURATION_PATTERN = (
-    r"^([0-9]{1,9}(\.[0-9]{1,6})?|"
-    + "".join(
-        f"([0-9]{{1,{digits}}}{_DECIMAL}{unit})?"
-        for digits, unit in ((3, "w"), (4, "d"), (5, "h"), (6, "m"), (7, "s"), (9, "ms"))
-    )
-    + ")$"
-)
+# Durations: the same patterns and schemas as the trigger options (core.option_values).
 # Times in query parameters: epoch seconds, or ISO 8601 (a date, a time to the minute,
 # second or microsecond, an offset or Z) that Python's datetime.fromisoformat reads.
 TIME_PATTERN = (
@@ -67,18 +60,7 @@ TIME_PATTERN = (
 NO_NUL = r"^[^\u0000]*$"
 """Strings without NUL, which the server refuses anywhere in a URL."""
 QUERY_STR: J = {"type": "string", "pattern": NO_NUL}
-DURATION_TEXT: J = {"type": "string", "minLength": 1, "pattern": DURATION_PATTERN}
-DURATION: J = {
-    "description": "A duration: seconds, or text like `30s`, `5m`, `1h30m`, `2d`, `1w` "
-    "(at most 100 years).",
-    "anyOf": [{"type": "number", "minimum": 0, "maximum": MAX_SECONDS}, DURATION_TEXT],
-}
 STRINGS: J = {"anyOf": [STR, {"type": "array", "items": STR}]}
-MOMENT: J = {
-    "description": "Start no earlier than this: a duration from now, or an ISO 8601 "
-    "datetime with an offset.",
-    "anyOf": [*DURATION["anyOf"], {"type": "string", "format": "date-time"}],
-}
 
 SCHEMAS: dict[str, J] = {
     "Error": obj(
@@ -149,38 +131,7 @@ SCHEMAS: dict[str, J] = {
         ]
     },
     "RunList": list_of("Run"),
-    "TriggerOptions": {
-        "type": "object",
-        "additionalProperties": False,
-        "description": "Every option of `Task.trigger`; left out, the task's or config's.",
-        "properties": {
-            "delay": MOMENT,
-            "ttl": {**DURATION, "description": "Expire if not started within this."},
-            "priority": {**NUM, "minimum": 0, "description": "Seconds ahead in the queue."},
-            "tags": {**STRINGS, "description": "Up to 10 tags of 1-128 characters."},
-            "metadata": OBJ,
-            "max_attempts": {**INT, "minimum": 1},
-            "retry": {
-                "type": "object",
-                "additionalProperties": False,
-                "properties": {
-                    "max_attempts": {**INT, "minimum": 1},
-                    "factor": {**NUM, "minimum": 1},
-                    "min_timeout": DURATION,
-                    "max_timeout": DURATION,
-                    "randomize": BOOL,
-                },
-            },
-            "max_duration": DURATION,
-            "queue": STR,
-            "concurrency_key": STR,
-            "idempotency_key": {
-                **STRINGS,
-                "description": "Triggering again with the key returns the same run.",
-            },
-            "idempotency_key_ttl": DURATION,
-        },
-    },
+    "TriggerOptions": options_schema(),
     "TriggerRequest": {
         "type": "object",
         "additionalProperties": False,

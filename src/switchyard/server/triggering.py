@@ -21,10 +21,9 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from switchyard.core import jsonutil
+from switchyard.core import jsonutil, option_values
 from switchyard.core.api_keys import RequestResponse
 from switchyard.core.clock import Clock
-from switchyard.core.durations import parse_duration
 from switchyard.core.errors import (
     InvalidJSONValueError,
     InvalidOptionError,
@@ -32,7 +31,9 @@ from switchyard.core.errors import (
     UnknownTaskError,
 )
 from switchyard.core.models import NewRun, TaskInfo, TriggerResult
-from switchyard.core.options import MAX_TAG_LENGTH, MAX_TAGS, TriggerOptions
+from switchyard.core.option_values import MAX_SECONDS as MAX_SECONDS  # re-exported
+from switchyard.core.option_values import fields_of
+from switchyard.core.options import OPTION_NAMES, TriggerOptions
 from switchyard.runtime import Runtime
 from switchyard.sdk.registry import REGISTRY
 from switchyard.server.errors import ApiError, error_response
@@ -40,26 +41,9 @@ from switchyard.server.idempotency import Reservation
 from switchyard.server.inputs import db
 from switchyard.storage import Storage
 
-OPTION_FIELDS = (
-    "delay",
-    "ttl",
-    "priority",
-    "tags",
-    "metadata",
-    "max_attempts",
-    "retry",
-    "max_duration",
-    "queue",
-    "concurrency_key",
-    "idempotency_key",
-    "idempotency_key_ttl",
-)
-RETRY_FIELDS = ("max_attempts", "factor", "min_timeout", "max_timeout", "randomize")
-MAX_SECONDS = 100 * 365 * 86400.0
-"""Durations (and priorities) are at most 100 years."""
-MAX_ATTEMPTS = 10_000
+OPTION_FIELDS = OPTION_NAMES
+"""The fields of ``options``: those of :class:`~switchyard.core.options.TriggerOptions`."""
 MAX_BATCH = 1000
-MAX_NAME = 256
 
 _TASK_CACHE_SECONDS = 2.0
 
@@ -71,133 +55,38 @@ def invalid(message: str, **details: Any) -> ApiError:
 
 def check_fields(body: Mapping[str, Any], known: Sequence[str], where: str) -> None:
     """Refuse fields that are not in ``known`` (a typo must not be silently ignored)."""
-    unknown = sorted(set(body) - set(known))
-    if unknown:
-        raise invalid(
-            f"unknown field(s) in {where}: {', '.join(unknown)}; known: {', '.join(known)}"
-        )
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    try:
+        fields_of(body, where, known)
+    except InvalidOptionError as exc:
+        raise invalid(str(exc)) from None
 
 
 def duration(value: Any, name: str) -> float:
     """A duration (``"30s"``, ``"1h30m"``, seconds) of at most 100 years, in seconds."""
-    if not (_number(value) or isinstance(value, str)):
-        raise invalid(f"invalid {name}={value!r}: expected a duration like '30s', '1h' or seconds")
     try:
-        seconds = parse_duration(value, option=name)
-    except OverflowError:
-        seconds = MAX_SECONDS + 1
+        return option_values.duration(value, name)
     except InvalidOptionError as exc:
         raise invalid(str(exc)) from None
-    if seconds > MAX_SECONDS:
-        raise invalid(f"invalid {name}={value!r}: at most 100 years")
-    return seconds
 
 
 def moment(value: Any, name: str) -> dt.datetime | float:
     """A duration from now (seconds) or an ISO 8601 datetime with an offset."""
-    if isinstance(value, str):
-        text = value.strip()
-        if len(text) >= 10 and text[4:5] == "-":
-            try:
-                when = dt.datetime.fromisoformat(text)
-            except ValueError:
-                raise invalid(
-                    f"invalid {name}={value!r}: expected a duration like '30m' or an ISO 8601 "
-                    "datetime like 2030-01-31T12:00:00Z"
-                ) from None
-            if when.tzinfo is None:
-                raise invalid(f"invalid {name}={value!r}: a datetime needs an offset (Z, +02:00)")
-            return when
-    return duration(value, name)
-
-
-def _string(value: Any, name: str, *, max_length: int = MAX_NAME) -> str:
-    if not isinstance(value, str) or not value or len(value) > max_length:
-        raise invalid(
-            f"invalid {name}={value!r}: expected a string of 1 to {max_length} characters"
-        )
-    if "\x00" in value:
-        raise invalid(f"invalid {name}: NUL characters are not allowed")
-    return value
-
-
-def _strings(value: Any, name: str, *, max_items: int, max_length: int) -> str | list[str]:
-    if isinstance(value, str):
-        return _string(value, name, max_length=max_length)
-    if isinstance(value, list) and 0 < len(value) <= max_items:
-        return [_string(v, f"{name}[{i}]", max_length=max_length) for i, v in enumerate(value)]
-    raise invalid(
-        f"invalid {name}={value!r}: expected a string or a list of 1 to {max_items} strings"
-    )
-
-
-def _retry(value: Any, name: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise invalid(f"invalid {name}={value!r}: expected an object like {{'max_attempts': 5}}")
-    check_fields(value, RETRY_FIELDS, name)
-    out: dict[str, Any] = {}
-    for key, item in value.items():
-        field = f"{name}.{key}"
-        if key == "max_attempts":
-            if not isinstance(item, int) or isinstance(item, bool) or not 1 <= item <= MAX_ATTEMPTS:
-                raise invalid(f"invalid {field}={item!r}: expected a whole number 1-{MAX_ATTEMPTS}")
-            out[key] = item
-        elif key == "factor":
-            if not _number(item) or not 1 <= item <= 1000:
-                raise invalid(f"invalid {field}={item!r}: expected a number from 1 to 1000")
-            out[key] = float(item)
-        elif key == "randomize":
-            if not isinstance(item, bool):
-                raise invalid(f"invalid {field}={item!r}: expected true or false")
-            out[key] = item
-        else:
-            out[key] = duration(item, field)
-    low = out.get("min_timeout", 1.0)
-    high = out.get("max_timeout", max(60.0, low))
-    if high < low:
-        raise invalid(f"invalid {name}: max_timeout must be >= min_timeout")
-    return out
+    try:
+        return option_values.moment(value, name)
+    except InvalidOptionError as exc:
+        raise invalid(str(exc)) from None
 
 
 def parse_options(raw: Any, where: str = "options") -> TriggerOptions:
-    """Trigger options from JSON, each field checked; raises a 422 naming the field."""
-    if raw is None:
-        return TriggerOptions()
-    if not isinstance(raw, dict):
-        raise invalid(f"invalid {where}: expected an object with fields {', '.join(OPTION_FIELDS)}")
-    check_fields(raw, OPTION_FIELDS, where)
-    values: dict[str, Any] = {}
-    for key, value in raw.items():
-        if value is None:
-            continue
-        name = f"{where}.{key}"
-        if key == "delay":
-            values[key] = moment(value, name)
-        elif key in ("ttl", "max_duration", "idempotency_key_ttl", "priority"):
-            values[key] = duration(value, name)  # a priority is seconds too
-        elif key == "tags":
-            values[key] = _strings(value, name, max_items=MAX_TAGS, max_length=MAX_TAG_LENGTH)
-        elif key == "metadata":
-            if not isinstance(value, dict):
-                raise invalid(f"invalid {name}: expected a JSON object")
-            values[key] = value
-        elif key == "max_attempts":
-            if not isinstance(value, int) or isinstance(value, bool):
-                raise invalid(f"invalid {name}={value!r}: expected a whole number")
-            if not 1 <= value <= MAX_ATTEMPTS:
-                raise invalid(f"invalid {name}={value!r}: expected 1 to {MAX_ATTEMPTS}")
-            values[key] = value
-        elif key == "retry":
-            values[key] = _retry(value, name)
-        elif key in ("queue", "concurrency_key"):
-            values[key] = _string(value, name)
-        elif key == "idempotency_key":
-            values[key] = _strings(value, name, max_items=20, max_length=512)
-    return TriggerOptions(**values)
+    """Trigger options from JSON, each field checked by
+    :meth:`TriggerOptions.parse <switchyard.core.options.TriggerOptions.parse>`; a
+    422 naming the field."""
+    if raw is not None and not isinstance(raw, dict):
+        raise invalid(f"invalid {where}: expected an object with fields {', '.join(OPTION_NAMES)}")
+    try:
+        return TriggerOptions.parse(raw, where)
+    except InvalidOptionError as exc:
+        raise invalid(str(exc)) from None
 
 
 def database_error_handlers() -> dict[Any, Any]:
