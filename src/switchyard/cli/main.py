@@ -13,9 +13,9 @@ import click
 
 from switchyard.config import import_app
 from switchyard.core import jsonutil
-from switchyard.core.errors import InvalidJSONValueError
+from switchyard.core.errors import InvalidJSONValueError, InvalidOptionError
 from switchyard.core.models import RunFilter, TaskInfo
-from switchyard.core.options import TriggerOptions
+from switchyard.core.options import OPTION_NAMES, TriggerOptions, option_field
 from switchyard.core.states import RunStatus
 from switchyard.runtime import Runtime
 from switchyard.sdk.registry import REGISTRY
@@ -25,6 +25,7 @@ from . import keys as keys_cli
 from . import queues as queues_cli
 from . import render, serve
 from . import tokens as tokens_cli
+from .dev_console import RunStateLines, console_sink, log_sink
 from .state import Cli, State, pass_state
 
 
@@ -115,6 +116,9 @@ def worker(
     runtime = state.runtime(load_tasks=True)
     for task_id in task_ids:
         REGISTRY.get(task_id)
+    worker_log = logging.getLogger("switchyard.worker")
+    if worker_log.isEnabledFor(logging.DEBUG):  # -v: a line per run state change
+        runtime.engine.hooks.add(RunStateLines(log_sink(worker_log)))
     _run_worker(
         runtime,
         task_ids=list(task_ids) or None,
@@ -176,6 +180,7 @@ def dev(
             '[cyan]switchyard trigger hello-world --payload \'{"name": "Ada"}\' --wait[/]'
         )
     render.console.print("[dim]Ctrl-C to stop[/]")
+    runtime.engine.hooks.add(RunStateLines(console_sink()))  # a line per run state change
     _run_worker(
         runtime, sock, api_key=key, concurrency=concurrency, inline_wait_max=inline_wait_max
     )
@@ -217,52 +222,65 @@ def _task_info(runtime: Runtime, task_id: str) -> TaskInfo:
     return info
 
 
+def _flag(name: str) -> str:
+    kind = option_field(name).flag
+    return "--" + (name.removesuffix("s") if kind == "many" else name).replace("_", "-")
+
+
+def _trigger_option_flags(command: Any) -> Any:
+    """A flag for each trigger option that has one, made from its TriggerOptions field
+    (``--delay``, ``--tag`` repeatable, ``--retry '{"max_attempts": 5}'``, ...)."""
+    for name in reversed(OPTION_NAMES):
+        spec = option_field(name)
+        if spec.flag == "many":
+            option = click.option(_flag(name), name, multiple=True, help=f"{spec.help} Repeatable.")
+        elif spec.flag is not None:
+            kind = click.INT if spec.flag == "int" else click.STRING
+            extra = " (JSON)" if spec.flag == "json" else ""
+            option = click.option(_flag(name), name, type=kind, help=spec.help + extra)
+        else:
+            continue
+        command = option(command)
+    return command
+
+
+def _trigger_options(flags: dict[str, Any]) -> TriggerOptions:
+    raw: dict[str, Any] = {}
+    for name, value in flags.items():
+        kind = option_field(name).flag
+        if kind == "json":
+            value = _parse_json(value, _flag(name))
+        raw[name] = (list(value) or None) if kind == "many" else value
+    try:
+        return TriggerOptions.parse(raw, where=None)
+    except InvalidOptionError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 @cli.command()
 @click.argument("task_id")
 @click.option("--payload", help='JSON payload, e.g. \'{"name": "Ada"}\'.')
-@click.option("--delay", help="Start no earlier than this from now: 30s, 5m, 1h.")
-@click.option("--ttl", help="Expire if not started within this.")
-@click.option("--priority", type=float, default=0.0, help="Seconds ahead of older runs.")
-@click.option("--tag", "tags", multiple=True, help="Tag (repeatable).")
-@click.option("--idempotency-key", help="Return the existing run for this key.")
-@click.option("--idempotency-key-ttl", help="How long the key holds (default 30d).")
-@click.option("--queue", help="Queue name (default: the task's own).")
-@click.option("--max-attempts", type=click.IntRange(1), help="Attempts including the first.")
+@_trigger_option_flags
 @click.option("--wait", "wait_for", is_flag=True, help="Wait for the run to finish.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_state
 def trigger(
     state: State,
+    /,
     task_id: str,
     payload: str | None,
-    delay: str | None,
-    ttl: str | None,
-    priority: float,
-    tags: tuple[str, ...],
-    idempotency_key: str | None,
-    idempotency_key_ttl: str | None,
-    queue: str | None,
-    max_attempts: int | None,
     wait_for: bool,
     as_json: bool,
+    **flags: Any,
 ) -> None:
     """Trigger a run of TASK_ID."""
     from switchyard.sdk import runs
 
     data = _parse_json(payload, "--payload")
+    options = _trigger_options(flags)
     runtime = state.runtime()
     if runtime.config.app:
         import_app(runtime.config.app)
-    options = TriggerOptions(
-        delay=delay,
-        ttl=ttl,
-        priority=priority,
-        tags=list(tags) or None,
-        idempotency_key=idempotency_key,
-        idempotency_key_ttl=idempotency_key_ttl,
-        queue=queue,
-        max_attempts=max_attempts,
-    )
     task = REGISTRY.find(task_id)
     if task is not None:
         info = task.info()

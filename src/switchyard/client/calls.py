@@ -14,6 +14,7 @@ import httpx
 
 from switchyard.client.models import (
     ClientError,
+    json_fields,
     jsonable,
     payload_json_value,
     run_from_json,
@@ -167,7 +168,7 @@ class Api:
         return Call("GET", "/api/v1/tasks", lambda d: list(d["data"]))
 
     def _c_create_token(self, options: Mapping[str, Any]) -> Call[Token]:
-        body = trigger_options(options)
+        body = json_fields(options)
         return Call(
             "POST",
             "/api/v1/waitpoints/tokens",

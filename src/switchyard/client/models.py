@@ -11,6 +11,7 @@ from typing import Any
 
 from switchyard.core.errors import SwitchyardError
 from switchyard.core.models import Run
+from switchyard.core.options import options_json
 from switchyard.core.retry import RetryPolicy
 from switchyard.core.states import RunStatus
 
@@ -100,8 +101,16 @@ def jsonable(value: Any) -> Any:
 
 
 def trigger_options(options: Mapping[str, Any]) -> dict[str, Any]:
-    """Trigger options as the API takes them (None left out)."""
-    return {k: jsonable(v) for k, v in options.items() if v is not None}
+    """Trigger options as the API takes them: checked here by the same
+    :meth:`TriggerOptions.parse <switchyard.core.options.TriggerOptions.parse>` as the
+    server (a mistake fails before any request, with the same message); only those
+    given, None left out."""
+    return options_json(options)
+
+
+def json_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """Keyword arguments as a JSON body (None left out)."""
+    return {k: jsonable(v) for k, v in fields.items() if v is not None}
 
 
 def payload_json_value(value: Any) -> Any:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import inspect
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from functools import partial
-from typing import Any, Generic, TypeVar, overload
+from typing import Any, Generic, TypeVar, Unpack, overload
 
 from switchyard.core import jsonutil
 from switchyard.core.durations import DurationLike, parse_optional_duration
@@ -15,7 +14,7 @@ from switchyard.core.errors import InvalidOptionError, NotInRunError
 from switchyard.core.handles import BatchHandle, BatchItem, RunHandle, TaskRunResult
 from switchyard.core.idempotency import scoped_key
 from switchyard.core.models import NewRun, TaskInfo, task_queue_name
-from switchyard.core.options import TriggerOptions
+from switchyard.core.options import TriggerKwargs, TriggerOptions
 from switchyard.core.retry import RetryPolicy
 from switchyard.core.states import RunStatus
 from switchyard.core.waitpoints import Waitpoint
@@ -109,38 +108,19 @@ class Task(Generic[R]):
 
     # -- triggering ----------------------------------------------------------------------
     def _options(self, opts: Mapping[str, Any]) -> TriggerOptions:
-        queue = opts.get("queue")
-        if isinstance(queue, Queue):
-            opts = {**opts, "queue": queue.name}
-        try:
-            return TriggerOptions(**opts)
-        except TypeError:
-            known = sorted(TriggerOptions.__dataclass_fields__)
-            unknown = sorted(set(opts) - set(known))
-            raise InvalidOptionError(
-                "trigger option", ", ".join(unknown), f"one of {', '.join(known)}"
-            ) from None
+        # The same parser the HTTP server uses: one set of names, checks and messages.
+        return TriggerOptions.parse(opts, where=None)
 
     def trigger_sync(
         self,
         payload: Any = None,
-        *,
-        delay: DurationLike | dt.datetime | None = None,
-        ttl: DurationLike | None = None,
-        priority: float = 0.0,
-        tags: str | Sequence[str] | None = None,
-        metadata: Mapping[str, Any] | None = None,
-        max_attempts: int | None = None,
-        retry: Mapping[str, Any] | None = None,
-        max_duration: DurationLike | None = None,
-        queue: Queue | str | None = None,
-        concurrency_key: str | None = None,
-        idempotency_key: str | Sequence[str] | None = None,
-        idempotency_key_ttl: DurationLike | None = None,
-        debounce: Mapping[str, Any] | None = None,
+        **opts: Unpack[TriggerKwargs],
     ) -> RunHandle:
-        """Trigger a run from sync code; returns at once with a :class:`RunHandle`."""
-        opts = {k: v for k, v in locals().items() if k not in ("self", "payload")}
+        """Trigger a run from sync code; returns at once with a :class:`RunHandle`.
+
+        The options are those of :class:`~switchyard.core.options.TriggerOptions`
+        (see :meth:`trigger`).
+        """
         if current_execution() is not None:
             return run_sync(lambda: self.trigger(payload, **opts))
         client = current_client()
@@ -154,20 +134,7 @@ class Task(Generic[R]):
     async def trigger(
         self,
         payload: Any = None,
-        *,
-        delay: DurationLike | dt.datetime | None = None,
-        ttl: DurationLike | None = None,
-        priority: float = 0.0,
-        tags: str | Sequence[str] | None = None,
-        metadata: Mapping[str, Any] | None = None,
-        max_attempts: int | None = None,
-        retry: Mapping[str, Any] | None = None,
-        max_duration: DurationLike | None = None,
-        queue: Queue | str | None = None,
-        concurrency_key: str | None = None,
-        idempotency_key: str | Sequence[str] | None = None,
-        idempotency_key_ttl: DurationLike | None = None,
-        debounce: Mapping[str, Any] | None = None,
+        **opts: Unpack[TriggerKwargs],
     ) -> RunHandle:
         """Trigger a run; returns at once with a :class:`RunHandle`.
 
@@ -175,9 +142,10 @@ class Task(Generic[R]):
         into one run: trailing (default) runs once after the burst with the last
         payload; ``"mode": "leading"`` runs the first and returns it to the rest.
 
-        Inside a run the trigger is journaled: a replay returns the same child.
+        Inside a run the trigger is journaled: a replay returns the same child. The
+        options are the fields of :class:`~switchyard.core.options.TriggerOptions`,
+        checked by its :meth:`~switchyard.core.options.TriggerOptions.parse`.
         """
-        opts = {k: v for k, v in locals().items() if k not in ("self", "payload")}
         execution = current_execution()
         if execution is None:
             return await asyncio.to_thread(self.trigger_sync, payload, **opts)
