@@ -170,8 +170,8 @@ def tokens_timeout(state: State, token_id: str) -> None:
     """Time a token out now; runs waiting on it get a timed-out result."""
     runtime = state.runtime()
     before = wait.retrieve_token_sync(token_id)
-    after = runtime.storage.complete_waitpoint(
-        before.environment, before.id, timed_out=True, now=runtime.clock.now()
+    after = runtime.engine.complete_waitpoint(
+        before.id, door="cli", timed_out=True, environment=before.environment
     )
     _report(before, after or before, "timed out")
 

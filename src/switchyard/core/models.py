@@ -127,7 +127,8 @@ class Outcome:
     """How an attempt ended, decided by the worker and applied by storage.
 
     ``status`` is the run's next status: COMPLETED, a final failure status, or DELAYED
-    (retry at ``retry_at``) / QUEUED (retry now).
+    (retry at ``retry_at``) / QUEUED (retry now). ``claim`` is the claim the attempt
+    ran under, for hooks (task, queue, attempt number); storage does not read it.
     """
 
     run_id: str
@@ -137,6 +138,7 @@ class Outcome:
     output_json: str | None = None
     error: dict[str, Any] | None = None
     retry_at: float | None = None
+    claim: Claim | None = field(default=None, compare=False, repr=False)
 
     def unstorable(self, reason: BaseException) -> Outcome:
         """This outcome as a failure, for when the database refused to store it.
@@ -157,6 +159,7 @@ class Outcome:
                     "JSON values with valid Unicode text, no NUL characters and finite numbers"
                 ),
             },
+            claim=self.claim,
         )
 
 

@@ -47,6 +47,7 @@ def completed(claim: Claim, output_json: str) -> Outcome:
         RunStatus.COMPLETED,
         AttemptStatus.COMPLETED,
         output_json=output_json,
+        claim=claim,
     )
 
 
@@ -62,6 +63,7 @@ def failed(
             RunStatus.TIMED_OUT,
             AttemptStatus.TIMED_OUT,
             error=error,
+            claim=claim,
         )
     policy = claim.run.retry
     if not isinstance(exc, NON_RETRYABLE) and policy.should_retry(claim.attempt_number):
@@ -72,7 +74,13 @@ def failed(
             AttemptStatus.FAILED,
             error=error,
             retry_at=now + policy.backoff(claim.attempt_number, rng),
+            claim=claim,
         )
     return Outcome(
-        claim.run.id, claim.attempt_id, RunStatus.FAILED, AttemptStatus.FAILED, error=error
+        claim.run.id,
+        claim.attempt_id,
+        RunStatus.FAILED,
+        AttemptStatus.FAILED,
+        error=error,
+        claim=claim,
     )

@@ -285,9 +285,7 @@ def complete_token_sync(token: Token | Waitpoint | str, data: Any = None) -> Wai
     """Sync form of :func:`complete_token`."""
     runtime = current_runtime()
     output = jsonutil.dumps(data, what="token output", limit=runtime.config.max_payload_bytes)
-    waitpoint = runtime.storage.complete_waitpoint(
-        runtime.engine.environment, _token_id(token), output_json=output, now=runtime.clock.now()
-    )
+    waitpoint = runtime.engine.complete_waitpoint(_token_id(token), door="sdk", output_json=output)
     if waitpoint is None or waitpoint.kind != WaitpointKind.TOKEN:
         raise InvalidOptionError("token", _token_id(token), "the id of an existing token")
     return waitpoint

@@ -225,6 +225,7 @@ def runtime_for(base: Runtime, environment: str) -> Runtime:
         clock=base.clock,
         environment=environment,
         defaults=base.config.defaults(),
+        hooks=base.engine.hooks,  # one set of hooks sees every environment's operations
     )
     return view
 

@@ -161,11 +161,12 @@ async def _settle(
     now = runtime.clock.now()
     done = await db(
         partial(
-            runtime.storage.complete_waitpoint,
-            token.environment,
+            runtime.engine.complete_waitpoint,
             token.id,
+            door="http",
             output_json=output_json,
             timed_out=timed_out,
+            environment=token.environment,
             now=now,
         )
     )

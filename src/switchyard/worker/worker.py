@@ -118,7 +118,7 @@ class Worker:
         )
         self._blocks: Batcher[
             tuple[str, str, Sequence[str], Sequence[tuple[Waitpoint, JournalRef]]], list[Waitpoint]
-        ] = Batcher(self._call, lambda items: storage.create_and_block(items, self.now()))
+        ] = Batcher(self._call, lambda items: self.engine.block(items, self.now(), self.id))
         self._loads: Batcher[Sequence[str], list[Waitpoint]] = Batcher(
             self._call, storage.get_waitpoints_many
         )
@@ -282,8 +282,7 @@ class Worker:
                 want = min(free, _CLAIM_BATCH)
                 sent = monotonic()
                 claims = await self._call(
-                    self.storage.claim,
-                    self.engine.environment,
+                    self.engine.claim,
                     self.id,
                     self.task_ids,
                     want,
@@ -327,8 +326,7 @@ class Worker:
         sent = monotonic()
         try:
             resumed = await self._call(
-                self.storage.resume_due,
-                self.engine.environment,
+                self.engine.resume_due,
                 self.id,
                 self.task_ids,
                 batch,
@@ -531,6 +529,7 @@ class Worker:
             return
         active.stopped = True
         log.warning("stopping run %s (task %r): %s", run_id, active.claim.run.task_id, why)
+        self.engine.attempt_stopped(active.claim, self.id, why)
         self._threads.interrupt(attempt_id, AttemptStopped)
         task = active.task
         if task is not None:
@@ -578,7 +577,7 @@ class Worker:
         while self._pending:
             batch, self._pending = self._pending, []
             try:
-                await self._call(self.storage.finish, batch, self.engine.now())
+                await self._call(self.engine.finish, batch, self.engine.now(), self.id)
             except BaseException:
                 # Keep them: nothing is lost while the db is down, nor when shutdown
                 # cancels this flush before the db thread ran it (finish is idempotent).
