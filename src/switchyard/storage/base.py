@@ -270,6 +270,28 @@ class Storage(ABC):
         """An attempt's journal with its waitpoints' current state."""
 
     @abstractmethod
+    def record_step(
+        self,
+        ref: JournalRef,
+        attempt_id: str,
+        key: str | None,
+        result_json: str,
+        now: float,
+    ) -> str:
+        """Record a step's result in its attempt's journal and, under ``key`` (``name#n``),
+        for the whole run, so later attempts return it instead of running the step again.
+
+        ``key`` None records it for this attempt only (``step(..., per_attempt=True)``).
+        Fenced: unless ``attempt_id`` is still the run's live attempt (executing, or
+        suspended), nothing is stored and :class:`~switchyard.core.errors.RunNotExecutingError`
+        is raised. The first record of a key wins; returns the result stored.
+        """
+
+    @abstractmethod
+    def load_steps(self, run_id: str) -> dict[str, Any]:
+        """The results of a run's once-per-run steps, by key (``name#n``)."""
+
+    @abstractmethod
     def block_run(
         self, run_id: str, attempt_id: str, waitpoint_ids: Sequence[str], now: float
     ) -> list[Waitpoint]:

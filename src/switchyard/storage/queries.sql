@@ -277,6 +277,35 @@ FROM journal j LEFT JOIN waitpoints w ON w.id = j.waitpoint_id
 WHERE j.run_id = :run_id AND j.attempt_number = :attempt_number
 ORDER BY j.position
 
+-- ---------------------------------------------------------------------------------
+-- Steps recorded once per run (run_steps), fenced by the attempt that runs them
+-- ---------------------------------------------------------------------------------
+
+-- name: lock_live_attempt
+-- The attempt is still the run's live one: executing, or suspended (WAITING) with its
+-- coroutine parked. A lapsed lease makes the run QUEUED (then a new attempt) or
+-- CRASHED, so a worker that lost its lease finds no row. PostgreSQL locks the row.
+SELECT id FROM runs
+WHERE id = :run_id AND current_attempt_id = :attempt_id AND status IN ('EXECUTING', 'WAITING')
+
+-- name: insert_step
+INSERT INTO run_steps (run_id, step_key, attempt_number, result, created_at)
+VALUES (:run_id, :step_key, :attempt_number, :result, :now)
+ON CONFLICT (run_id, step_key) DO NOTHING
+
+-- name: insert_step_journal
+-- Two executions of one attempt (a stale parked one and a replay) may both finish a
+-- step: the first entry stays.
+INSERT INTO journal (run_id, attempt_number, position, kind, name, waitpoint_id, result, created_at)
+VALUES (:run_id, :attempt_number, :position, :kind, :name, :waitpoint_id, :result, :now)
+ON CONFLICT (run_id, attempt_number, position) DO NOTHING
+
+-- name: get_step
+SELECT result FROM run_steps WHERE run_id = :run_id AND step_key = :step_key
+
+-- name: load_steps
+SELECT step_key, result FROM run_steps WHERE run_id = :run_id
+
 -- name: unfinished_in_batch
 SELECT COUNT(*) AS n FROM runs
 WHERE batch_id = :batch_id

@@ -133,6 +133,11 @@ SELECT * FROM waitpoints WHERE id = ANY(CAST(:ids AS TEXT[])) ORDER BY id FOR UP
 SELECT id, status, current_attempt_id FROM runs WHERE id = ANY(CAST(:ids AS TEXT[])) ORDER BY id
 FOR UPDATE
 
+-- name: lock_live_attempt
+SELECT id FROM runs
+WHERE id = :run_id AND current_attempt_id = :attempt_id AND status IN ('EXECUTING', 'WAITING')
+FOR UPDATE
+
 -- name: suspend_runs_bulk
 UPDATE runs
 SET status = 'WAITING', worker_id = NULL, lease_expires_at = NULL, updated_at = :now
