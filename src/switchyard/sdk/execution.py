@@ -16,8 +16,9 @@ futures, and waits still pending suspend the run again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from typing import Any, Protocol, TypeVar
 
 from switchyard.core.errors import NonDeterminismError, RunNotExecutingError
@@ -110,6 +111,8 @@ class Execution:
         self.attempt_number = attempt_number
         self.environment = environment
         self.loop = asyncio.get_running_loop()
+        self._step_calls: dict[str, int] = {}  # step name -> calls so far (see step_key)
+        self._run_steps: asyncio.Task[dict[str, Any]] | None = None  # see recorded_step
         self._journal = {entry.position: entry for entry in journal}
         # Code before the journal's last operation already ran once: a replay of it
         # does not sleep through its short waits again.
@@ -146,6 +149,53 @@ class Execution:
         self._in_flight += 1
         try:
             return await self.host.db(fn, *args)
+        finally:
+            self._in_flight -= 1
+            self._schedule_suspend()
+
+    # -- steps ----------------------------------------------------------------------
+    def step_key(self, name: str) -> str:
+        """``name#n`` for the n-th call of ``step(name)`` in this execution.
+
+        Every execution (an attempt, a replay of it) runs the task's code from the top
+        with a new Execution, so each step finds its key again.
+        """
+        n = self._step_calls.get(name, 0) + 1
+        self._step_calls[name] = n
+        return f"{name}#{n}"
+
+    async def recorded_step(self, key: str) -> tuple[bool, Any]:
+        """``(True, result)`` if an earlier attempt of this run recorded the once-per-run
+        step ``key``; else ``(False, None)``.
+
+        Read once per execution, at its first step not in the attempt's own journal
+        (which has what this attempt recorded). A first attempt has no earlier ones.
+        """
+        if self.attempt_number == 1:
+            return False, None
+        if self._run_steps is None:
+            self._run_steps = self.loop.create_task(
+                self.host.db(self.storage.load_steps, self.run_id)
+            )
+        loading = self._run_steps
+        try:
+            steps = await asyncio.shield(loading)  # shared by steps in an asyncio.gather
+        except Exception:
+            if self._run_steps is loading:
+                self._run_steps = None  # the read failed: the next step reads again
+            raise
+        return (True, steps[key]) if key in steps else (False, None)
+
+    @contextlib.contextmanager
+    def working(self) -> Iterator[None]:
+        """Keep the run from suspending while a step's function or backoff runs here.
+
+        A sibling wait (``asyncio.gather``) would otherwise make the run WAITING, and
+        give its slot back, under a step still running. Only on the event loop.
+        """
+        self._in_flight += 1
+        try:
+            yield
         finally:
             self._in_flight -= 1
             self._schedule_suspend()
@@ -303,7 +353,6 @@ class Execution:
         finally:
             self.suspending = False
         return not completed
-
 
 
 _current: contextvars.ContextVar[Execution | None] = contextvars.ContextVar(
