@@ -152,3 +152,25 @@ async def e2e_chaos(payload: dict[str, Any], ctx: sy.RunContext) -> dict[str, An
         raise
     _mark(payload, ctx, execution, "end")
     return {"n": payload["n"], "result": result}
+
+
+@sy.task(id="e2e-steps", retry=RETRY)
+async def e2e_steps(payload: dict[str, Any], ctx: sy.RunContext) -> dict[str, Any]:
+    """Three steps; each step's function records ``step1``, ``step2``, ``step3`` when it
+    runs. Step 3 then sleeps (``first_sleep`` on attempt 1, ``sleep`` after: the test
+    kills the worker in it). ``end`` is recorded when the run's work is done."""
+
+    def mark(event: str, value: Any) -> Any:
+        record(payload, ctx, event)
+        return value
+
+    async def slow() -> dict[str, int]:
+        mark("step3", None)
+        await asyncio.sleep(_sleep_for(payload, ctx))
+        return {"attempt": ctx.attempt.number}
+
+    one = await sy.step("one", lambda: mark("step1", "one"))
+    two = await sy.step("two", lambda: mark("step2", "two"))
+    three = await sy.step("three", slow)
+    record(payload, ctx, "end")
+    return {"steps": [one, two, three], "pid": os.getpid(), "attempt": ctx.attempt.number}
