@@ -6,11 +6,12 @@ import logging
 import threading
 from typing import Any
 
+import httpx
 import pytest
 
 import switchyard as sy
 from switchyard import wait
-from switchyard.core.models import TriggerResult
+from switchyard.core.models import TaskInfo, TriggerResult
 from switchyard.engine import engine as engine_module
 from switchyard.engine.hooks import (
     EVENTS,
@@ -25,7 +26,9 @@ from switchyard.engine.hooks import (
     WaitpointEvent,
 )
 from switchyard.runtime import Runtime
+from switchyard.server import create_app
 from tests.helpers import eventually, running_worker
+from tests.test_http_api import add_key
 
 tokens: dict[str, Any] = {}
 
@@ -264,3 +267,23 @@ async def test_cancel_emits_the_canceled_runs(runtime: Runtime) -> None:
     await sy.runs.cancel(handle)
     [event] = [e for n, e in recorder.events if n == "after_cancel"]
     assert event.run_id == handle.id and list(event.canceled) == [handle.id]
+
+
+async def test_the_http_api_reports_triggers_and_token_completions(runtime: Runtime) -> None:
+    recorder = Recorder()
+    runtime.engine.hooks.add(recorder)
+    runtime.engine.register([TaskInfo(id="hk-remote", queue="task/hk-remote")])
+    token = await wait.create_token()
+    app = create_app(runtime, api_key=None, rate_limit=None)
+    headers = {"Authorization": f"Bearer {add_key(runtime)}"}
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t", headers=headers) as h:
+        made = (await h.post("/api/v1/tasks/hk-remote/trigger", json={})).json()
+        path = f"/api/v1/waitpoints/tokens/{token.id}/complete"
+        assert (await h.post(path, json={"data": 5})).status_code == 200
+    names = [n for n, _ in recorder.events]
+    assert names == ["before_trigger", "after_trigger", "after_waitpoint_complete"]
+    _, triggered = recorder.events[1]
+    assert [(r.run_id, r.is_cached) for r in triggered.results] == [(made["id"], False)]
+    _, completed = recorder.events[2]
+    assert (completed.id, completed.door, completed.output) == (token.id, "http", 5)

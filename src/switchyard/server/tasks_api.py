@@ -46,7 +46,7 @@ def _tasks(request: Request) -> TaskCache:
 
 def _writer(request: Request, runtime: Runtime) -> TriggerWriter:
     return app_singleton(
-        request, "switchyard_trigger_writer", lambda: TriggerWriter(runtime.storage, runtime.clock)
+        request, "switchyard_trigger_writer", lambda: TriggerWriter(runtime.engine)
     )
 
 

@@ -23,7 +23,6 @@ from starlette.responses import Response
 
 from switchyard.core import jsonutil, option_values
 from switchyard.core.api_keys import RequestResponse
-from switchyard.core.clock import Clock
 from switchyard.core.errors import (
     InvalidJSONValueError,
     InvalidOptionError,
@@ -34,12 +33,12 @@ from switchyard.core.models import NewRun, TaskInfo, TriggerResult
 from switchyard.core.option_values import MAX_SECONDS as MAX_SECONDS  # re-exported
 from switchyard.core.option_values import fields_of
 from switchyard.core.options import OPTION_NAMES, TriggerOptions
+from switchyard.engine import Engine
 from switchyard.runtime import Runtime
 from switchyard.sdk.registry import REGISTRY
 from switchyard.server.errors import ApiError, error_response
 from switchyard.server.idempotency import Reservation
 from switchyard.server.inputs import db
-from switchyard.storage import Storage
 
 OPTION_FIELDS = OPTION_NAMES
 """The fields of ``options``: those of :class:`~switchyard.core.options.TriggerOptions`."""
@@ -224,11 +223,8 @@ class TriggerWriter:
     on its own so only the one at fault fails. A request's runs are all created or none.
     """
 
-    def __init__(
-        self, storage: Storage, clock: Clock, max_runs: int = 2000, max_in_flight: int = 4
-    ) -> None:
-        self.storage = storage
-        self.clock = clock
+    def __init__(self, engine: Engine, max_runs: int = 2000, max_in_flight: int = 4) -> None:
+        self.engine = engine  # its trigger: one transaction, reported to its hooks
         self.max_runs = max_runs
         self.max_in_flight = max_in_flight
         self._pending: list[_Pending] = []
@@ -282,7 +278,7 @@ class TriggerWriter:
                 responses.append(item.reservation.response(len(runs), len(item.runs), encode))
             runs.extend(item.runs)
         try:
-            results = await db(self.storage.trigger, runs, self.clock.now(), responses)
+            results = await db(self.engine.trigger, runs, responses)
             if FAULT_AFTER_TRIGGER_COMMIT:
                 os.kill(os.getpid(), signal.SIGKILL)
         except BaseException as exc:
