@@ -204,7 +204,8 @@ async def test_a_step_retries_its_function_with_backoff_on_the_clock(
 ) -> None:
     handle = await step_retry.trigger({"failures": 2})
     key = f"call:{handle.id}"
-    async with running_worker(runtime, ["st-retry"]):
+    # Leases run on the fake clock too: moving it 3 s must not lapse the run's lease.
+    async with running_worker(runtime, ["st-retry"], lease_seconds=60):
         await eventually(lambda: effects[key] == 1)
         await eventually(lambda: runtime.engine.get_run(handle.id).status == "EXECUTING")
         await asyncio.sleep(0.2)
@@ -224,7 +225,7 @@ async def test_a_step_that_keeps_failing_fails_the_attempt(
 ) -> None:
     handle = await step_retry.trigger({"failures": 99})
     key = f"call:{handle.id}"
-    async with running_worker(runtime, ["st-retry"]):
+    async with running_worker(runtime, ["st-retry"], lease_seconds=60):
         for tries in (1, 2):
             await eventually(lambda: effects[key] == tries)  # noqa: B023
             clock.advance(2**tries)
