@@ -17,6 +17,7 @@ import pytest
 
 import switchyard as sy
 from switchyard import runtime as runtime_module
+from switchyard.core.clock import FakeClock
 from switchyard.core.states import AttemptStatus, RunStatus
 from switchyard.runtime import Runtime, reset_runtime
 from tests.conftest import make_config
@@ -116,3 +117,38 @@ async def test_a_poison_output_fails_only_its_own_run(real_runtime: Runtime) -> 
     assert runs[41].status == RunStatus.FAILED and runs[41].error is not None
     assert "broken text" in runs[41].error["message"]
     assert runs[42].status == RunStatus.COMPLETED and runs[42].output == "canary"
+
+
+spans: dict[str, list[tuple[str, int, float]]] = {}
+
+
+@sy.task(id="lease-long", retry=RETRY)
+async def long_one(payload: Any, ctx: sy.RunContext) -> int:
+    log = spans.setdefault(ctx.run.id, [])
+    log.append(("start", ctx.attempt.number, time.monotonic()))
+    try:
+        await asyncio.sleep(float(payload) if ctx.attempt.number == 1 else 0.05)
+    finally:
+        log.append(("end", ctx.attempt.number, time.monotonic()))
+    return ctx.attempt.number
+
+
+async def test_a_run_claimed_again_here_starts_only_once_its_old_attempt_ended(
+    runtime: Runtime, clock: FakeClock
+) -> None:
+    """The worker's lease lapsed (here: the clock jumped) and recovery queued the run
+    again while its first attempt still executed here; this worker claims it again. The
+    second attempt must not start before the first has stopped."""
+    engine = runtime.engine
+    async with running_worker(runtime, ["lease-long"], lease_seconds=30.0) as worker:
+        handle = await long_one.trigger(30)
+        await eventually(lambda: spans.get(handle.id))
+        clock.advance(120)  # every lease lapses at once, as after a long stall
+        recovered = await asyncio.to_thread(engine.tick)
+        assert handle.id in recovered.recovered
+        worker._wake.set()  # claim now rather than at the next idle tick
+        run = await asyncio.to_thread(sy.runs.poll_sync, handle, timeout=30)
+    assert run.status == RunStatus.COMPLETED and run.output == 2
+    (s1, a1, _), (e1, b1, u1), (s2, a2, t2), (e2, b2, _) = spans[handle.id]
+    assert (s1, a1, e1, b1, s2, a2, e2, b2) == ("start", 1, "end", 1, "start", 2, "end", 2)
+    assert u1 <= t2, "the second attempt started before the first one ended"

@@ -32,7 +32,7 @@ pytestmark = pytest.mark.e2e
 
 REPO = Path(__file__).resolve().parents[2]
 APP = "tests.e2e.e2e_tasks"
-LEASE = 1.5
+LEASE = 3.0  # the watchdog stops runs at 80 % of an unconfirmed lease: room for a loaded CI
 T = TypeVar("T")
 
 COMPLETED = sy.AttemptStatus.COMPLETED

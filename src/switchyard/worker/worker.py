@@ -280,14 +280,8 @@ class Worker:
             free = self.concurrency - len(self._active) + self._sleeping
             if free > 0:
                 want = min(free, _CLAIM_BATCH)
-                sent = monotonic()
-                claims = await self._call(
-                    self.engine.claim,
-                    self.id,
-                    self.task_ids,
-                    want,
-                    self.engine.now(),
-                    self.lease_seconds,
+                sent, claims = await self._call(
+                    self._leased, self.engine.claim, self.id, self.task_ids, want
                 )
                 for claim in claims:
                     self._start(claim, sent)
@@ -323,16 +317,9 @@ class Worker:
             batch.append((run_id, active.claim.attempt_id, execution.pending_waitpoint_ids()))
         if not batch:
             return False
-        sent = monotonic()
         try:
-            resumed = await self._call(
-                self.engine.resume_due,
-                self.id,
-                self.task_ids,
-                batch,
-                free,
-                self.engine.now(),
-                self.lease_seconds,
+            sent, resumed = await self._call(
+                self._leased, self.engine.resume_due, self.id, self.task_ids, batch, free
             )
         except Exception:
             for run_id, _, _ in batch:  # retried with the next claim (or a tick gets them)
@@ -342,6 +329,17 @@ class Worker:
             self._start(claim, sent, waitpoints)
         next_due = self._timers.next_at()
         return next_due is not None and next_due <= now
+
+    def _leased(self, take: Callable[..., T], *args: Any) -> tuple[float, T]:
+        """Call ``take(*args, now, lease_seconds)`` (a claim) on the database thread.
+
+        The lease runs from this moment on both clocks: the database's expiry is
+        ``now + lease_seconds`` and the keeper counts from ``sent``, both read here, as
+        the claim starts, not when it was queued (the thread may be busy for seconds, and
+        a lease computed from then could lapse before the claim even returned).
+        """
+        sent = monotonic()
+        return sent, take(*args, self.engine.now(), self.lease_seconds)
 
     def _start(self, claim: Claim, sent: float, waitpoints: list[Waitpoint] | None = None) -> None:
         """Execute a claimed run, or resume it in place if parked here.
@@ -365,9 +363,19 @@ class Worker:
                 return
             if parked is not None:
                 self._evict(parked)
+        before = self._active.get(claim.run.id)
+        if before is not None:
+            # Its lease lapsed and the run came back here before the attempt ended:
+            # stop that one and start this one only once it has.
+            self._stop_attempt(
+                claim.run.id, before.claim.attempt_id, "the run was claimed again meanwhile"
+            )
         active = _Active(claim)
         self._active[claim.run.id] = active
-        active.task = asyncio.create_task(self._execute(active), name=f"switchyard-{claim.run.id}")
+        active.task = asyncio.create_task(
+            self._execute(active, None if before is None else before.task),
+            name=f"switchyard-{claim.run.id}",
+        )
 
     # -- execute -----------------------------------------------------------------------
     async def _resume(self, active: _Active, loaded: list[Waitpoint] | None = None) -> None:
@@ -411,10 +419,13 @@ class Worker:
         if active.task is not None:
             active.task.cancel()
 
-    async def _execute(self, active: _Active) -> None:
+    async def _execute(self, active: _Active, after: asyncio.Task[None] | None = None) -> None:
+        """Run one attempt; ``after``: an attempt of the same run to let end first."""
         claim = active.claim
         outcome: Outcome | None = None
         try:
+            if after is not None:
+                await asyncio.wait({after})
             task = self.registry.get(claim.run.task_id)
             set_context(run_context(claim, self.id, self.engine.now()))
             journal = []
