@@ -1,0 +1,1 @@
+"""The storage ports, one per concern; :class:`~switchyard.storage.base.Storage` is all of them."""
