@@ -12,7 +12,7 @@ import pytest
 import switchyard as sy
 from switchyard import wait
 from switchyard.core.models import TaskInfo, TriggerResult
-from switchyard.engine import engine as engine_module
+from switchyard.engine import attempts, dequeue, recovery, waitpoints
 from switchyard.engine.hooks import (
     EVENTS,
     AttemptEvent,
@@ -244,8 +244,14 @@ async def test_events_nobody_listens_to_are_never_built(
     def forbidden(*args: object, **kwargs: object) -> None:
         raise AssertionError("an event was built for no listener")
 
-    for name in ("ClaimEvent", "ResumeEvent", "AttemptEvent", "SuspendEvent", "RecoverEvent"):
-        monkeypatch.setattr(engine_module, name, forbidden)
+    for module, name in (
+        (dequeue, "ClaimEvent"),
+        (dequeue, "ResumeEvent"),
+        (attempts, "AttemptEvent"),
+        (waitpoints, "SuspendEvent"),
+        (recovery, "RecoverEvent"),
+    ):
+        monkeypatch.setattr(module, name, forbidden)
     triggers: list[TriggerEvent] = []
 
     class TriggersOnly(Hooks):

@@ -25,7 +25,7 @@ from switchyard.core.durations import DurationLike, parse_optional_duration
 from switchyard.core.errors import ConfigError
 from switchyard.core.models import DEFAULT_ENVIRONMENT
 from switchyard.core.retry import RetryPolicy
-from switchyard.engine.enqueue import Defaults
+from switchyard.engine.base import Defaults
 
 DEFAULT_DATABASE_URL = "sqlite:///.switchyard/switchyard.db"
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:3030"

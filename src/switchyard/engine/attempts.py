@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import traceback
+from collections.abc import Sequence
 from typing import Any
 
 from switchyard.core.errors import (
@@ -15,6 +16,8 @@ from switchyard.core.errors import (
 )
 from switchyard.core.models import Claim, Outcome
 from switchyard.core.states import AttemptStatus, RunStatus
+from switchyard.engine.base import EngineBase
+from switchyard.engine.hooks import AttemptEvent, AttemptResult
 
 # Errors that will fail the same way on every attempt, so retrying only wastes time.
 NON_RETRYABLE: tuple[type[BaseException], ...] = (
@@ -84,3 +87,30 @@ def failed(
         error=error,
         claim=claim,
     )
+
+
+class Attempts(EngineBase):
+    """Outcomes of attempts: stored, and reported to the hooks."""
+
+    def finish(self, outcomes: Sequence[Outcome], now: float, worker_id: str | None = None) -> int:
+        """Store attempt outcomes (see :meth:`Storage.finish`); returns how many applied."""
+        applied = self.storage.finish(outcomes, now)
+        listeners = self.hooks.listeners("after_attempt")
+        for outcome in outcomes if listeners else ():
+            self.hooks.call("after_attempt", listeners, AttemptEvent.of(outcome, worker_id, now))
+        return applied
+
+    def attempt_stopped(self, claim: Claim, worker_id: str, reason: str) -> None:
+        """Report an attempt the worker stopped (canceled, lease lost): no outcome."""
+        listeners = self.hooks.listeners("after_attempt")
+        if listeners:
+            event = AttemptEvent(
+                claim.run.id,
+                claim.attempt_id,
+                AttemptResult.STOPPED,
+                self.now(),
+                claim=claim,
+                worker_id=worker_id,
+                reason=reason,
+            )
+            self.hooks.call("after_attempt", listeners, event)

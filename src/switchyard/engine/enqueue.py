@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from switchyard.core import jsonutil
+from switchyard.core.api_keys import RequestResponse
 from switchyard.core.durations import parse_duration, parse_optional_duration
 from switchyard.core.errors import InvalidOptionError
 from switchyard.core.idempotency import IdempotencyKey, scoped_key
-from switchyard.core.models import DEFAULT_IDEMPOTENCY_TTL, NewRun, TaskInfo
+from switchyard.core.ids import new_id
+from switchyard.core.models import DEFAULT_IDEMPOTENCY_TTL, NewRun, TaskInfo, TriggerResult
 from switchyard.core.options import MAX_TAG_LENGTH, MAX_TAGS, TriggerOptions, parse_debounce
-from switchyard.core.retry import RetryPolicy
+from switchyard.engine.base import Defaults, EngineBase
+from switchyard.engine.hooks import TriggerEvent
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,15 +26,6 @@ class Parent:
     run_id: str
     root_run_id: str | None
     attempt_number: int
-
-
-@dataclass(frozen=True, slots=True)
-class Defaults:
-    """Config-level defaults that tasks and triggers override."""
-
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
-    max_duration: float | None = None
-    max_payload_bytes: int = jsonutil.DEFAULT_MAX_BYTES
 
 
 def normalize_tags(tags: str | Sequence[str] | None) -> tuple[str, ...]:
@@ -140,3 +135,95 @@ def build_new_run(
         queue_concurrency_limit=task.queue_concurrency_limit if queue == task.queue else None,
         debounce_key=debounce_key,
     )
+
+
+class Enqueue(EngineBase):
+    """Triggers: resolving and storing runs, batches, replays; the task registry."""
+
+    def new_run(
+        self,
+        task: TaskInfo,
+        payload_json: str,
+        options: TriggerOptions,
+        *,
+        parent: Parent | None = None,
+        batch_id: str | None = None,
+        replayed_from: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> NewRun:
+        """Resolve a trigger into a :class:`NewRun` for this environment."""
+        return build_new_run(
+            task,
+            payload_json,
+            options,
+            defaults=self.defaults,
+            environment=self.environment,
+            now=self.now(),
+            parent=parent,
+            batch_id=batch_id,
+            replayed_from=replayed_from,
+            idempotency_key=idempotency_key,
+        )
+
+    def trigger(
+        self, runs: Sequence[NewRun], responses: Sequence[RequestResponse] = ()
+    ) -> list[TriggerResult]:
+        """Store runs in one transaction (with the ``Idempotency-Key`` responses they
+        answer, see :meth:`Storage.trigger`)."""
+        now = self.now()
+        before = self.hooks.listeners("before_trigger")
+        if before:
+            self.hooks.call("before_trigger", before, TriggerEvent(runs, now))
+        after = self.hooks.listeners("after_trigger")
+        try:
+            results = self.storage.trigger(runs, now, responses)
+        except Exception as exc:
+            if after:
+                self.hooks.call("after_trigger", after, TriggerEvent(runs, now, (), exc))
+            raise
+        if after:
+            self.hooks.call("after_trigger", after, TriggerEvent(runs, now, results))
+        return results
+
+    @staticmethod
+    def new_batch_id(now: float) -> str:
+        """An id for a batch of runs."""
+        return new_id("batch", now)
+
+    def replay(self, run_id: str, payload_json: str | None = None) -> TriggerResult:
+        """A new run of the same task with the same (or an edited) payload and options."""
+        return self.trigger([self.replay_run(run_id, payload_json)])[0]
+
+    def replay_run(self, run_id: str, payload_json: str | None = None) -> NewRun:
+        """The run :meth:`replay` makes, not yet stored (to store it with other writes)."""
+        run = self.get_run(run_id)
+        task = TaskInfo(id=run.task_id, queue=run.queue, environment=run.environment)
+        return build_new_run(
+            task,
+            payload_json if payload_json is not None else json.dumps(run.payload),
+            TriggerOptions(
+                tags=run.tags,
+                metadata=run.metadata,
+                retry=run.retry.to_json(),
+                max_duration=run.max_duration,
+                ttl=run.ttl,
+                priority=run.priority,
+                concurrency_key=run.concurrency_key,
+            ),
+            defaults=self.defaults,
+            environment=self.environment,
+            now=self.now(),
+            replayed_from=run.id,
+        )
+
+    def register(self, tasks: Sequence[TaskInfo], worker_id: str | None = None) -> None:
+        """Record task definitions (a worker does this as it starts)."""
+        self.storage.register(self.environment, tasks, worker_id, self.now())
+
+    def get_task(self, task_id: str) -> TaskInfo | None:
+        """A task registered by some worker, or None."""
+        return self.storage.get_task(self.environment, task_id)
+
+    def list_tasks(self) -> list[TaskInfo]:
+        """Every registered task."""
+        return self.storage.list_tasks(self.environment)
