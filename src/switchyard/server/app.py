@@ -50,6 +50,11 @@ CONCERNS: tuple[ModuleType, ...] = (
 """Route modules, each with ``routes()`` and optionally ``PUBLIC_PATHS``."""
 
 
+def api_routes() -> list[BaseRoute]:
+    """Every route of the app, in order: the routes of each concern."""
+    return [route for concern in CONCERNS for route in concern.routes()]
+
+
 def create_app(
     runtime: Runtime,
     *,
@@ -74,10 +79,9 @@ def create_app(
     received) before the answer is ``408``; ``None`` for no deadline; by default from
     ``SWITCHYARD_BODY_TIMEOUT`` (30 s).
     """
-    routes: list[BaseRoute] = []
+    routes = api_routes()
     public: list[re.Pattern[str]] = []
     for concern in CONCERNS:
-        routes.extend(concern.routes())
         public.extend(getattr(concern, "PUBLIC_PATHS", ()))
     key = api_key_from_env() if api_key is None else api_key
     if rate_limit is not None and rate_limit < 0:

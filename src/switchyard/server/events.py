@@ -36,6 +36,9 @@ from switchyard.core.clock import Clock
 from switchyard.core.models import Run, RunFilter
 from switchyard.server.errors import ApiError
 from switchyard.server.inputs import db, query_int, query_list, runtime_of
+from switchyard.server.openapi_parts import LAST_EVENT_ID, RUN_ID, SSE, query_param
+from switchyard.server.openapi_schemas import QUERY_STR
+from switchyard.server.operations import operation
 from switchyard.server.views import app_singleton, run_json
 from switchyard.storage import Storage
 
@@ -215,6 +218,17 @@ def _sse(body: AsyncIterator[str]) -> StreamingResponse:
     return StreamingResponse(body, media_type="text/event-stream", headers=_HEADERS)
 
 
+@operation(
+    tag="realtime",
+    summary="Subscribe to a run",
+    operation_id="subscribeToRun",
+    responses={"200": SSE, "204": {"description": "Finished, nothing new since Last-Event-ID"}},
+    description="Server-sent events: the run now, then every change until it "
+    "finishes, then `event: end`. Resumes from `Last-Event-ID`. Also allowed "
+    "with a `read_run` public token (as `?access_token=`, for EventSource).",
+    params=[RUN_ID, LAST_EVENT_ID],
+    errors=("404",),
+)
 async def run_events(request: Request) -> Response:
     """``GET /api/v1/runs/{run_id}/events``: the run's changes until it finishes."""
     runtime = runtime_of(request)
@@ -232,6 +246,20 @@ async def run_events(request: Request) -> Response:
     return _sse(_stream(request, subscriber, snapshot, sent, until_final=True))
 
 
+@operation(
+    tag="realtime",
+    summary="Subscribe to runs with a tag",
+    operation_id="subscribeToTag",
+    responses={"200": SSE},
+    description="Server-sent events for every run with any of the tags: the "
+    "`limit` most recent first, then each change and each new run. Resumes "
+    "from `Last-Event-ID`.",
+    params=[
+        {**query_param("tag", QUERY_STR, "A tag (repeatable)."), "required": True},
+        query_param("limit", {"type": "integer", "minimum": 0, "maximum": 1000}, "100"),
+        LAST_EVENT_ID,
+    ],
+)
 async def tag_events(request: Request) -> Response:
     """``GET /api/v1/runs/events?tag=...``: runs with any of the tags, now and as they
     change; ``limit`` (0-1000, default 100) recent runs first."""

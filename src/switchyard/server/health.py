@@ -11,11 +11,22 @@ from starlette.routing import BaseRoute, Route
 from switchyard.core.version import VERSION
 from switchyard.server.errors import ApiError
 from switchyard.server.inputs import db, runtime_of
+from switchyard.server.openapi_parts import error_refs, json_content
+from switchyard.server.openapi_schemas import ref
+from switchyard.server.operations import operation
 
 PUBLIC_PATHS = (re.compile(r"/healthz"),)
 """Load balancers probe this without an API key."""
 
 
+@operation(
+    tag="health",
+    summary="Health check",
+    operation_id="healthz",
+    responses={"200": json_content(ref("Health")), **error_refs("503")},
+    description="200 when the process is up and reaches its database.",
+    public=True,
+)
 async def healthz(request: Request) -> JSONResponse:
     """200 ``{"status": "ok", ...}`` when the database answers, else 503."""
     runtime = runtime_of(request)

@@ -1,6 +1,7 @@
 """The pieces the OpenAPI document is made of: responses, parameters, operations.
 
-:mod:`switchyard.server.openapi` puts them together, path by path. Parameters say
+Route handlers declare their operations with them
+(:func:`switchyard.server.operations.operation`). Parameters say
 exactly what the server takes (patterns from :mod:`~switchyard.server.openapi_schemas`,
 checked against the server's parsers by tests/test_openapi.py).
 """

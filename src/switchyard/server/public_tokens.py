@@ -24,12 +24,27 @@ from switchyard.core.waitpoints import WaitpointKind
 from switchyard.server.access import require_secret_key
 from switchyard.server.errors import ApiError
 from switchyard.server.inputs import db, iso, read_object, runtime_of
+from switchyard.server.openapi_parts import json_content
+from switchyard.server.openapi_schemas import ref
+from switchyard.server.operations import operation
 from switchyard.server.triggering import check_fields, duration, invalid
 
 PATH = "/api/v1/auth/public-tokens"
 DEFAULT_TTL = 15 * 60.0
 
 
+@operation(
+    tag="auth",
+    summary="Create a public token",
+    operation_id="createPublicToken",
+    responses={"201": json_content(ref("PublicToken"), "Created")},
+    description="A short-lived token for browsers: `read_run` reads one run "
+    "and follows its events; `complete_token` completes one token. Needs a "
+    "secret key.",
+    body=ref("PublicTokenRequest"),
+    body_required=True,
+    errors=("404",),
+)
 async def create_public_token(request: Request) -> JSONResponse:
     """``{"scope": "read_run" | "complete_token", "id": ..., "expires_in": "15m"}``."""
     require_secret_key(request)

@@ -17,12 +17,17 @@ from switchyard.core.errors import QueueNotFoundError
 from switchyard.core.models import EnvironmentInfo, QueueStats
 from switchyard.server.errors import ApiError
 from switchyard.server.inputs import db, iso, read_object, runtime_of
+from switchyard.server.openapi_parts import QUEUE, json_content, query_param
+from switchyard.server.openapi_schemas import BOOL, ref
+from switchyard.server.operations import operation
 from switchyard.server.triggering import check_fields, invalid
 from switchyard.server.views import queue_json
 
 PREFIX = "/api/v1/queues"
 ENVIRONMENT = "/api/v1/environment"
 MAX_LIMIT = 1_000_000
+_STATS = json_content(ref("QueueStats"))
+_ENVIRONMENT = json_content(ref("Environment"))
 
 
 def stats_json(stats: QueueStats) -> dict[str, Any]:
@@ -82,6 +87,15 @@ async def _limit(request: Request) -> int | None:
 
 
 # -- queues ---------------------------------------------------------------------------
+@operation(
+    tag="queues",
+    summary="List queues",
+    operation_id="listQueues",
+    responses={"200": json_content(ref("QueueList"))},
+    description="With `stats=true`, each queue comes with its stats (as "
+    "`GET /api/v1/queues/{name}`).",
+    params=[query_param("stats", BOOL, "Add each queue's stats.")],
+)
 async def list_queues(request: Request) -> JSONResponse:
     """``GET /api/v1/queues``: every queue with its queued and running counts
     (``?stats=true``: with each queue's stats instead)."""
@@ -101,11 +115,28 @@ async def list_queues(request: Request) -> JSONResponse:
     return JSONResponse({"data": [queue_json(q) for q in queues]})
 
 
+@operation(
+    tag="queues",
+    summary="Retrieve a queue with stats",
+    operation_id="retrieveQueue",
+    responses={"200": _STATS},
+    params=[QUEUE],
+    errors=("404",),
+)
 async def retrieve_queue(request: Request) -> JSONResponse:
     """``GET /api/v1/queues/{name}``: counts, limit, oldest queued, starts, waits."""
     return await _stats(request, _name(request))
 
 
+@operation(
+    tag="queues",
+    summary="Pause a queue",
+    operation_id="pauseQueue",
+    responses={"200": _STATS},
+    description="Running runs finish; queued ones wait; triggers are accepted.",
+    params=[QUEUE],
+    errors=("404",),
+)
 async def pause_queue(request: Request) -> JSONResponse:
     """``POST /api/v1/queues/{name}/pause``: running runs finish, queued ones wait."""
     name = _name(request)
@@ -113,6 +144,14 @@ async def pause_queue(request: Request) -> JSONResponse:
     return await _stats(request, name)
 
 
+@operation(
+    tag="queues",
+    summary="Resume a queue",
+    operation_id="resumeQueue",
+    responses={"200": _STATS},
+    params=[QUEUE],
+    errors=("404",),
+)
 async def resume_queue(request: Request) -> JSONResponse:
     """``POST /api/v1/queues/{name}/resume``."""
     name = _name(request)
@@ -120,6 +159,16 @@ async def resume_queue(request: Request) -> JSONResponse:
     return await _stats(request, name)
 
 
+@operation(
+    tag="queues",
+    summary="Override a queue's concurrency limit",
+    operation_id="overrideQueueLimit",
+    responses={"200": _STATS},
+    params=[QUEUE],
+    body=ref("LimitRequest"),
+    body_required=True,
+    errors=("404",),
+)
 async def override_limit(request: Request) -> JSONResponse:
     """``PUT /api/v1/queues/{name}/concurrency-limit`` with ``{"limit": N}``."""
     name = _name(request)
@@ -128,6 +177,14 @@ async def override_limit(request: Request) -> JSONResponse:
     return await _stats(request, name)
 
 
+@operation(
+    tag="queues",
+    summary="Reset a queue's limit to the code's",
+    operation_id="resetQueueLimit",
+    responses={"200": _STATS},
+    params=[QUEUE],
+    errors=("404",),
+)
 async def reset_limit(request: Request) -> JSONResponse:
     """``DELETE /api/v1/queues/{name}/concurrency-limit``: back to the code's limit."""
     name = _name(request)
@@ -137,12 +194,25 @@ async def reset_limit(request: Request) -> JSONResponse:
 
 
 # -- the environment -------------------------------------------------------------------
+@operation(
+    tag="environment",
+    summary="Retrieve the environment",
+    operation_id="retrieveEnvironment",
+    responses={"200": _ENVIRONMENT},
+    description="The environment of the API key: paused or not, limit, workers.",
+)
 async def retrieve_environment(request: Request) -> JSONResponse:
     """``GET /api/v1/environment``: the key's environment."""
     info = await db(runtime_of(request).engine.environment_info)
     return JSONResponse(environment_json(info))
 
 
+@operation(
+    tag="environment",
+    summary="Pause the environment",
+    operation_id="pauseEnvironment",
+    responses={"200": _ENVIRONMENT},
+)
 async def pause_environment(request: Request) -> JSONResponse:
     """``POST /api/v1/environment/pause``: no run of the environment starts."""
     engine = runtime_of(request).engine
@@ -150,6 +220,12 @@ async def pause_environment(request: Request) -> JSONResponse:
     return JSONResponse(environment_json(await db(engine.environment_info)))
 
 
+@operation(
+    tag="environment",
+    summary="Resume the environment",
+    operation_id="resumeEnvironment",
+    responses={"200": _ENVIRONMENT},
+)
 async def resume_environment(request: Request) -> JSONResponse:
     """``POST /api/v1/environment/resume``."""
     engine = runtime_of(request).engine
@@ -157,6 +233,14 @@ async def resume_environment(request: Request) -> JSONResponse:
     return JSONResponse(environment_json(await db(engine.environment_info)))
 
 
+@operation(
+    tag="environment",
+    summary="Set the environment's concurrency limit",
+    operation_id="setEnvironmentLimit",
+    responses={"200": _ENVIRONMENT},
+    body=ref("LimitRequest"),
+    body_required=True,
+)
 async def environment_limit(request: Request) -> JSONResponse:
     """``PUT /api/v1/environment/concurrency-limit`` with ``{"limit": N | null}``."""
     engine = runtime_of(request).engine

@@ -32,6 +32,18 @@ from switchyard.server.inputs import (
     read_object,
     runtime_of,
 )
+from switchyard.server.openapi_parts import (
+    CREATED,
+    CURSOR,
+    IDEMPOTENCY_HEADER,
+    LIMIT,
+    RUN_ID,
+    json_content,
+    query_param,
+    statuses,
+)
+from switchyard.server.openapi_schemas import DURATION_TEXT, QUERY_STR, ref
+from switchyard.server.operations import operation
 from switchyard.server.tasks_api import _tasks, writer
 from switchyard.server.triggering import check_fields, duration, invalid, moment, payload_json
 from switchyard.server.views import attempt_json, run_json, waitpoint_json
@@ -54,6 +66,31 @@ _FILTERS = (
 )
 
 
+@operation(
+    tag="runs",
+    summary="List runs",
+    operation_id="listRuns",
+    responses={"200": json_content(ref("RunList"))},
+    description="Newest first. `status` and `task` are repeatable or "
+    "comma-separated; `period` (`1h`, `7d`) keeps runs created that recently.",
+    params=[
+        query_param(
+            "status",
+            statuses([s.value for s in RunStatus]),
+            "Run status(es): QUEUED, COMPLETED, ...",
+        ),
+        query_param("task", {"type": "array", "items": QUERY_STR}, "Task id(s)."),
+        query_param("tag", QUERY_STR, "Runs with this tag."),
+        query_param("queue", QUERY_STR, "Runs in this queue."),
+        *CREATED,
+        query_param("period", DURATION_TEXT, "Created within this long ago: 1h, 7d."),
+        query_param("batch_id", QUERY_STR, "Runs of this batch."),
+        query_param("idempotency_key", QUERY_STR, "The run with this key."),
+        query_param("parent_run_id", QUERY_STR, "Children of this run."),
+        LIMIT,
+        CURSOR,
+    ],
+)
 async def list_runs(request: Request) -> JSONResponse:
     """``GET /api/v1/runs``: newest first; ``{data, next_cursor}``.
 
@@ -103,6 +140,15 @@ async def list_runs(request: Request) -> JSONResponse:
     return JSONResponse({"data": [run_json(r) for r in page.runs], "next_cursor": page.next_cursor})
 
 
+@operation(
+    tag="runs",
+    summary="Retrieve a run",
+    operation_id="retrieveRun",
+    responses={"200": json_content(ref("RunWithAttempts"))},
+    description="Also allowed with a `read_run` public token for this run.",
+    params=[RUN_ID],
+    errors=("404",),
+)
 async def retrieve_run(request: Request) -> JSONResponse:
     """``GET /api/v1/runs/{run_id}``: the run with its attempts."""
     runtime = runtime_of(request)
@@ -112,6 +158,16 @@ async def retrieve_run(request: Request) -> JSONResponse:
     return JSONResponse({**run_json(run), "attempts": [attempt_json(a) for a in attempts]})
 
 
+@operation(
+    tag="runs",
+    summary="Cancel a run",
+    operation_id="cancelRun",
+    responses={"200": json_content(ref("CancelResult"))},
+    description="Cancels the run and its unfinished children; a finished run "
+    "is left as it is (`canceled` is empty).",
+    params=[RUN_ID],
+    errors=("404",),
+)
 async def cancel_run(request: Request) -> JSONResponse:
     """``POST /api/v1/runs/{run_id}/cancel``: cancel it and its unfinished children."""
     runtime = runtime_of(request)
@@ -128,6 +184,16 @@ def _render_replay(results: Sequence[TriggerResult]) -> Response:
     )
 
 
+@operation(
+    tag="runs",
+    summary="Replay a run",
+    operation_id="replayRun",
+    responses={"201": json_content(ref("TriggerResult"), "Created")},
+    description="A new run of the same task and options, with the same or a new payload.",
+    params=[RUN_ID, IDEMPOTENCY_HEADER],
+    body=ref("ReplayRequest"),
+    errors=("404", "409", "413"),
+)
 async def replay_run(request: Request) -> Response:
     """``POST /api/v1/runs/{run_id}/replay``: a new run of the same task and options,
     with the same payload or ``{"payload": ...}``."""
@@ -158,6 +224,16 @@ async def replay_run(request: Request) -> Response:
     return await idempotent(request, runtime, body, handle)
 
 
+@operation(
+    tag="runs",
+    summary="List a run's waitpoints",
+    operation_id="listRunWaitpoints",
+    responses={"200": json_content(ref("WaitpointList"))},
+    description="What the run waited on or waits on now (time waits, tokens, "
+    "child runs, batches), with their outputs, oldest first.",
+    params=[RUN_ID],
+    errors=("404",),
+)
 async def run_waitpoints(request: Request) -> JSONResponse:
     """``GET /api/v1/runs/{run_id}/waitpoints``: what the run waited on or waits on now
     (time waits, tokens, child runs, batches) with their outputs, oldest first."""
@@ -166,6 +242,16 @@ async def run_waitpoints(request: Request) -> JSONResponse:
     return JSONResponse({"data": [waitpoint_json(w) for w in found]})
 
 
+@operation(
+    tag="runs",
+    summary="Skip a run's time wait",
+    operation_id="skipRunWait",
+    responses={"200": json_content(ref("SkipResult"))},
+    description="Ends the `wait.for_` / `wait.until` a WAITING run is in, now. "
+    "409 when the run is not waiting, or waits on a token or a child run.",
+    params=[RUN_ID],
+    errors=("404", "409"),
+)
 async def skip_wait(request: Request) -> JSONResponse:
     """``POST /api/v1/runs/{run_id}/skip-wait``: end the time wait (``wait.for_`` /
     ``wait.until``) a WAITING run is in, now; 409 when it is in none."""
@@ -174,6 +260,17 @@ async def skip_wait(request: Request) -> JSONResponse:
     return JSONResponse({"skipped": [waitpoint_json(w) for w in skipped]})
 
 
+@operation(
+    tag="runs",
+    summary="Reschedule a delayed run",
+    operation_id="rescheduleRun",
+    responses={"200": json_content(ref("Run"))},
+    description="Only a run waiting for its `delay` (not a retry) can move.",
+    params=[RUN_ID],
+    body=ref("RescheduleRequest"),
+    body_required=True,
+    errors=("404", "409"),
+)
 async def reschedule_run(request: Request) -> JSONResponse:
     """``POST /api/v1/runs/{run_id}/reschedule`` with ``{"delay": "1h" | datetime}``:
     move a run that waits for its ``delay`` to a new time."""
@@ -202,6 +299,16 @@ async def reschedule_run(request: Request) -> JSONResponse:
     return JSONResponse(run_json(run))
 
 
+@operation(
+    tag="runs",
+    summary="Replace a run's metadata",
+    operation_id="updateRunMetadata",
+    responses={"200": json_content(ref("Run"))},
+    params=[RUN_ID],
+    body=ref("MetadataRequest"),
+    body_required=True,
+    errors=("404", "413"),
+)
 async def update_metadata(request: Request) -> JSONResponse:
     """``PUT /api/v1/runs/{run_id}/metadata`` with ``{"metadata": {...}}``: replace it."""
     runtime = runtime_of(request)

@@ -21,6 +21,9 @@ from switchyard.engine import Engine
 from switchyard.runtime import Runtime
 from switchyard.server.idempotency import Reservation, idempotent
 from switchyard.server.inputs import EMPTY, db, parse_json, read_body, runtime_of
+from switchyard.server.openapi_parts import IDEMPOTENCY_HEADER, TASK_ID, json_content
+from switchyard.server.openapi_schemas import ref
+from switchyard.server.operations import operation
 from switchyard.server.triggering import (
     MAX_BATCH,
     OPTION_FIELDS,
@@ -74,6 +77,14 @@ def writer(request: Request, runtime: Runtime) -> TriggerWriter:
 
 
 # -- routes ------------------------------------------------------------------------------
+@operation(
+    tag="tasks",
+    summary="List tasks",
+    operation_id="listTasks",
+    responses={"200": json_content(ref("TaskList"))},
+    description="Tasks that workers registered in the key's environment, with "
+    "the JSON Schema of each schema task's payload.",
+)
 async def list_tasks(request: Request) -> JSONResponse:
     """``GET /api/v1/tasks``: every task workers registered, with payload schemas."""
     runtime = runtime_of(request)
@@ -81,6 +92,14 @@ async def list_tasks(request: Request) -> JSONResponse:
     return JSONResponse({"data": [task_json(t) for t in tasks]})
 
 
+@operation(
+    tag="tasks",
+    summary="Retrieve a task",
+    operation_id="retrieveTask",
+    responses={"200": json_content(ref("Task"))},
+    params=[TASK_ID],
+    errors=("404",),
+)
 async def retrieve_task(request: Request) -> JSONResponse:
     """``GET /api/v1/tasks/{task_id}``."""
     runtime = runtime_of(request)
@@ -88,6 +107,20 @@ async def retrieve_task(request: Request) -> JSONResponse:
     return JSONResponse(task_json(info))
 
 
+@operation(
+    tag="tasks",
+    summary="Trigger a run",
+    operation_id="triggerTask",
+    responses={
+        "201": json_content(ref("TriggerResult"), "Created"),
+        "200": json_content(ref("TriggerResult"), "An existing run (idempotency key)"),
+    },
+    description="The payload is validated against the task's schema (422 with "
+    "`errors` when it fails) and no run is made on any error.",
+    params=[TASK_ID, IDEMPOTENCY_HEADER],
+    body=ref("TriggerRequest"),
+    errors=("404", "409", "413"),
+)
 async def trigger(request: Request) -> Response:
     """``POST /api/v1/tasks/{task_id}/trigger``: ``{payload, options}`` → the run's id."""
     runtime = runtime_of(request)
@@ -169,12 +202,34 @@ def _with_key(options: TriggerOptions, key: str, ttl: Any) -> TriggerOptions:
     return replace(options, **changes)
 
 
+@operation(
+    tag="tasks",
+    summary="Batch trigger runs of a task",
+    operation_id="batchTriggerTask",
+    responses={"201": json_content(ref("BatchResult"), "Created")},
+    description="Up to 1,000 items in one transaction: all runs or none.",
+    params=[TASK_ID, IDEMPOTENCY_HEADER],
+    body=ref("BatchTriggerRequest"),
+    body_required=True,
+    errors=("404", "409", "413"),
+)
 async def batch_trigger_task(request: Request) -> Response:
     """``POST /api/v1/tasks/{task_id}/batch-trigger``: ``{items: [{payload, options}],
     options, idempotency_key, idempotency_key_ttl}`` → ``{batch_id, runs}``."""
     return await _batch(request, request.path_params["task_id"])
 
 
+@operation(
+    tag="tasks",
+    summary="Batch trigger runs of several tasks",
+    operation_id="batchTrigger",
+    responses={"201": json_content(ref("BatchResult"), "Created")},
+    description="Like the task route; each item names its `task`.",
+    params=[IDEMPOTENCY_HEADER],
+    body=ref("BatchTriggerRequest"),
+    body_required=True,
+    errors=("404", "409", "413"),
+)
 async def batch_trigger(request: Request) -> Response:
     """``POST /api/v1/batch-trigger``: like the task route, each item naming its task."""
     return await _batch(request, None)

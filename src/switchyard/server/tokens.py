@@ -42,6 +42,18 @@ from switchyard.server.inputs import (
     read_object,
     runtime_of,
 )
+from switchyard.server.openapi_parts import (
+    CREATED,
+    CURSOR,
+    LIMIT,
+    TOKEN_ID,
+    json_content,
+    path_param,
+    query_param,
+    statuses,
+)
+from switchyard.server.openapi_schemas import ANY, QUERY_STR, ref
+from switchyard.server.operations import operation
 from switchyard.server.views import waitpoint_json
 
 PREFIX = "/api/v1/waitpoints/tokens"
@@ -176,6 +188,18 @@ async def _settle(
 
 
 # -- routes -----------------------------------------------------------------------------
+@operation(
+    tag="tokens",
+    summary="Complete a token through its callback URL",
+    operation_id="tokenCallback",
+    responses={"200": json_content(ref("CallbackResult"))},
+    description="No API key: the signed URL is the capability. The JSON body "
+    "(any JSON; empty means {}) becomes the output.",
+    params=[TOKEN_ID, path_param("signature", "The URL's signature.")],
+    body=ANY,
+    errors=("400", "401", "404", "413", "422", "429"),
+    public=True,
+)
 async def callback(request: Request) -> JSONResponse:
     """``POST`` the token's callback URL: its JSON body becomes the token's output.
 
@@ -205,6 +229,17 @@ async def callback(request: Request) -> JSONResponse:
     return JSONResponse({"id": token.id, "status": str(token.status), "already_completed": already})
 
 
+@operation(
+    tag="tokens",
+    summary="Create a token",
+    operation_id="createToken",
+    responses={
+        "201": json_content(ref("TokenCreated"), "Created"),
+        "200": json_content(ref("TokenCreated"), "An existing token (idempotency key)"),
+    },
+    body=ref("TokenCreateRequest"),
+    errors=("413",),
+)
 async def create_token(request: Request) -> JSONResponse:
     """``POST /api/v1/waitpoints/tokens``: ``{timeout, idempotency_key,
     idempotency_key_ttl, tags}`` → ``{id, url, is_cached}`` (201, or 200 if cached)."""
@@ -231,6 +266,24 @@ async def create_token(request: Request) -> JSONResponse:
     )
 
 
+@operation(
+    tag="tokens",
+    summary="List tokens",
+    operation_id="listTokens",
+    responses={"200": json_content(ref("TokenList"))},
+    params=[
+        query_param(
+            "status",
+            statuses([s.value for s in WaitpointStatus]),
+            "PENDING, COMPLETED, TIMED_OUT (repeatable).",
+        ),
+        query_param("tag", QUERY_STR, "Tokens with this tag."),
+        query_param("idempotency_key", QUERY_STR, "The token with this key."),
+        *CREATED,
+        LIMIT,
+        CURSOR,
+    ],
+)
 async def list_tokens(request: Request) -> JSONResponse:
     """``GET /api/v1/waitpoints/tokens``: newest first, filtered; ``{data, next_cursor}``.
 
@@ -266,6 +319,14 @@ async def list_tokens(request: Request) -> JSONResponse:
     )
 
 
+@operation(
+    tag="tokens",
+    summary="Retrieve a token",
+    operation_id="retrieveToken",
+    responses={"200": json_content(ref("Token"))},
+    params=[TOKEN_ID],
+    errors=("404",),
+)
 async def retrieve_token(request: Request) -> JSONResponse:
     """``GET /api/v1/waitpoints/tokens/{id}``: the token, with its output or error."""
     runtime = runtime_of(request)
@@ -274,6 +335,18 @@ async def retrieve_token(request: Request) -> JSONResponse:
     return JSONResponse(_for_caller(request, data))
 
 
+@operation(
+    tag="tokens",
+    summary="Complete a token",
+    operation_id="completeToken",
+    responses={"200": json_content(ref("TokenSettled"))},
+    description="`data` becomes the output. The first completion wins; later "
+    "ones change nothing (`already_completed`). Also allowed with a "
+    "`complete_token` public token.",
+    params=[TOKEN_ID],
+    body=ref("TokenCompleteRequest"),
+    errors=("404", "413"),
+)
 async def complete_token(request: Request) -> JSONResponse:
     """``POST /api/v1/waitpoints/tokens/{id}/complete`` with ``{"data": ...}``.
 
@@ -293,6 +366,14 @@ async def complete_token(request: Request) -> JSONResponse:
     return JSONResponse({**_for_caller(request, data), "already_completed": already})
 
 
+@operation(
+    tag="tokens",
+    summary="Time a token out now",
+    operation_id="timeoutToken",
+    responses={"200": json_content(ref("TokenSettled"))},
+    params=[TOKEN_ID],
+    errors=("404",),
+)
 async def timeout_token(request: Request) -> JSONResponse:
     """``POST /api/v1/waitpoints/tokens/{id}/timeout``: time the token out now.
 

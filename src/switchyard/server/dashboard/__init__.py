@@ -32,6 +32,9 @@ from switchyard.core.version import VERSION
 from switchyard.server.access import auth_failures, client_address
 from switchyard.server.errors import ApiError
 from switchyard.server.inputs import db, iso, read_object
+from switchyard.server.openapi_parts import json_content
+from switchyard.server.openapi_schemas import ref
+from switchyard.server.operations import operation, undocumented
 from switchyard.server.triggering import check_fields, invalid
 
 INFO_PATH = "/api/v1/auth/dashboard"
@@ -57,11 +60,19 @@ _PAGE_HEADERS = {
 }
 
 
+@undocumented
 async def index(request: Request) -> Response:
     """``GET /``: the dashboard page (the app routes with ``#/...`` in the URL)."""
     return FileResponse(_DIR / "index.html", headers=_PAGE_HEADERS, media_type="text/html")
 
 
+@operation(
+    tag="auth",
+    summary="How the dashboard signs in",
+    operation_id="dashboardInfo",
+    responses={"200": json_content(ref("DashboardInfo"))},
+    public=True,
+)
 async def info(request: Request) -> JSONResponse:
     """``GET /api/v1/auth/dashboard``: how to sign in, and the limits the forms check."""
     runtime = request.app.state.runtime
@@ -77,6 +88,19 @@ async def info(request: Request) -> JSONResponse:
     )
 
 
+@operation(
+    tag="auth",
+    summary="Sign in to the dashboard with its password",
+    operation_id="createDashboardSession",
+    responses={"201": json_content(ref("DashboardSession"), "Created")},
+    description="Only when a dashboard password is configured "
+    "(`SWITCHYARD_DASHBOARD_PASSWORD`). The token is a bearer credential "
+    "for the server's environment, valid 12 hours.",
+    body=ref("DashboardSessionRequest"),
+    body_required=True,
+    errors=("400", "401", "404", "413", "422", "429"),
+    public=True,
+)
 async def create_session(request: Request) -> JSONResponse:
     """``POST /api/v1/auth/dashboard-sessions`` with ``{"password": ...}``: a 12-hour
     bearer credential for the server's environment."""
