@@ -2,7 +2,9 @@
 
 Adding a concern (runs, queues, SSE, the dashboard) means adding a module with a
 ``routes()`` function (and ``PUBLIC_PATHS`` if some of its paths take no API key)
-and listing it in :data:`CONCERNS`.
+and listing it in :data:`CONCERNS`. Each route's handler declares its OpenAPI
+operation (:func:`~switchyard.server.operations.operation`): ``/openapi.json`` is
+built from the routes, and refuses a route without one.
 """
 
 from __future__ import annotations
