@@ -79,7 +79,7 @@ def api_schema(database_url: str) -> Iterator[Any]:
         ]
     )
     token = wait.create_token_sync(tags="t")
-    signature = wait.token_signature(runtime.storage.secret(wait.CALLBACK_SECRET), token.id)
+    signature = wait.token_signature(runtime.engine.callback_secret(), token.id)
     app = create_app(runtime, rate_limit=None)
     # Generated callback signatures are wrong: left at 10, they would throttle the
     # test's address (429 to everything) after a few cases.

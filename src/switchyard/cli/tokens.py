@@ -33,7 +33,7 @@ def _status(status: WaitpointStatus) -> str:
 def _token_json(runtime: Runtime, token: Waitpoint) -> dict[str, Any]:
     from switchyard.server.tokens import token_json
 
-    return token_json(runtime, runtime.storage.secret(wait.CALLBACK_SECRET), token)
+    return token_json(runtime, runtime.engine.callback_secret(), token)
 
 
 def _timeout_text(token: Waitpoint) -> str:
@@ -105,7 +105,7 @@ def tokens_list(
 def tokens_show(state: State, token_id: str, as_json: bool) -> None:
     """One token: status, output or error, and its callback URL."""
     runtime = state.runtime()
-    token = wait.retrieve_token_sync(token_id)
+    token = runtime.engine.get_token(token_id)
     data = _token_json(runtime, token)
     if as_json:
         click.echo(json.dumps(data))
@@ -133,8 +133,8 @@ def tokens_show(state: State, token_id: str, as_json: bool) -> None:
         )
 
 
-def _report(before: Waitpoint, after: Waitpoint, verb: str) -> None:
-    if before.is_pending and after.status != WaitpointStatus.PENDING:
+def _report(after: Waitpoint, already: bool, verb: str) -> None:
+    if not already:
         render.console.print(f"{verb} [bold]{after.id}[/]: {_status(after.status)}")
     else:
         render.console.print(
@@ -157,10 +157,10 @@ def tokens_complete(state: State, token_id: str, data: str | None) -> None:
             raise  # a one-line error naming the place (the CLI's error handler)
         except ValueError as exc:
             raise click.BadParameter(f"--data is not valid JSON: {exc}") from None
-    state.runtime()
-    before = wait.retrieve_token_sync(token_id)
-    after = wait.complete_token_sync(token_id, value)
-    _report(before, after, "completed")
+    runtime = state.runtime()
+    output = jsonutil.dumps(value, what="--data", limit=runtime.config.max_payload_bytes)
+    after, already = runtime.engine.complete_token(token_id, output, door="cli")
+    _report(after, already, "completed")
 
 
 @tokens.command("timeout")
@@ -168,12 +168,8 @@ def tokens_complete(state: State, token_id: str, data: str | None) -> None:
 @click.pass_obj
 def tokens_timeout(state: State, token_id: str) -> None:
     """Time a token out now; runs waiting on it get a timed-out result."""
-    runtime = state.runtime()
-    before = wait.retrieve_token_sync(token_id)
-    after = runtime.engine.complete_waitpoint(
-        before.id, door="cli", timed_out=True, environment=before.environment
-    )
-    _report(before, after or before, "timed out")
+    after, already = state.runtime().engine.time_out_token(token_id, door="cli")
+    _report(after, already, "timed out")
 
 
 @click.command("skip-wait")

@@ -7,6 +7,7 @@ its operations come from the systems it is made of:
 - :mod:`~switchyard.engine.dequeue`: claims and resumes (the worker's way in);
 - :mod:`~switchyard.engine.attempts`: how an attempt ended, its outcome stored;
 - :mod:`~switchyard.engine.waitpoints`: suspend, complete, skip; the run's waits;
+- :mod:`~switchyard.engine.tokens`: tokens and their signed callback URLs;
 - :mod:`~switchyard.engine.runs`: read, list, cancel, explain;
 - :mod:`~switchyard.engine.control`: queues and the environment;
 - :mod:`~switchyard.engine.recovery`: delayed runs, timers, TTLs, lapsed leases.
@@ -29,6 +30,7 @@ from switchyard.engine.enqueue import Enqueue
 from switchyard.engine.hooks import HookRegistry
 from switchyard.engine.recovery import Recovery
 from switchyard.engine.runs import Runs
+from switchyard.engine.tokens import Tokens
 from switchyard.engine.waitpoints import Waitpoints
 from switchyard.storage.base import Storage
 
@@ -36,7 +38,7 @@ EngineDefaults = Defaults
 
 
 @dataclass
-class Engine(Enqueue, Dequeue, Attempts, Waitpoints, Runs, Control, Recovery):
+class Engine(Enqueue, Dequeue, Attempts, Tokens, Waitpoints, Runs, Control, Recovery):
     """Operations over one environment of one storage.
 
     ``hooks``: the :class:`~switchyard.engine.hooks.HookRegistry` every operation

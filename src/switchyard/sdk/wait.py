@@ -10,8 +10,6 @@ from __future__ import annotations
 import asyncio
 import builtins
 import datetime as dt
-import hashlib
-import hmac
 from collections.abc import Sequence
 from typing import Any
 
@@ -28,7 +26,7 @@ from switchyard.core.waitpoints import (
     WaitpointKind,
     WaitpointStatus,
 )
-from switchyard.engine.enqueue import normalize_tags
+from switchyard.engine.tokens import TimeoutLike, token_signature
 from switchyard.runtime import Runtime, current_runtime
 from switchyard.sdk.execution import Execution, current_execution, run_sync
 
@@ -51,8 +49,6 @@ __all__ = [
     "until_sync",
 ]
 
-CALLBACK_SECRET = "callback-url"
-
 
 def _execution(what: str) -> Execution:
     execution = current_execution()
@@ -73,18 +69,9 @@ def _key(key: str | Sequence[str] | None, execution: Execution | None) -> str | 
     return scoped_key(parts, "global")
 
 
-def token_signature(secret: str, token_id: str) -> str:
-    """The HMAC that makes a token's callback URL a capability."""
-    return hmac.new(secret.encode(), token_id.encode(), hashlib.sha256).hexdigest()[:40]
-
-
 def token_url(runtime: Runtime, token_id: str) -> str:
     """The callback URL of a token: POST JSON there to complete it."""
-    secret = runtime.storage.secret(CALLBACK_SECRET)
-    base = runtime.config.public_url.rstrip("/")
-    return (
-        f"{base}/api/v1/waitpoints/tokens/{token_id}/callback/{token_signature(secret, token_id)}"
-    )
+    return runtime.engine.token_url(runtime.config.public_url, token_id)
 
 
 # -- durations -----------------------------------------------------------------------
@@ -163,7 +150,7 @@ async def until(
 # -- tokens -------------------------------------------------------------------------
 async def create_token(
     *,
-    timeout: DurationLike | dt.datetime | None = None,
+    timeout: TimeoutLike = None,
     idempotency_key: str | Sequence[str] | None = None,
     idempotency_key_ttl: DurationLike | None = None,
     tags: str | Sequence[str] | None = None,
@@ -197,34 +184,23 @@ async def create_token(
 def _new_token(
     runtime: Runtime,
     execution: Execution | None,
-    timeout: DurationLike | dt.datetime | None,
+    timeout: TimeoutLike,
     idempotency_key: str | Sequence[str] | None,
     idempotency_key_ttl: DurationLike | None,
     tags: str | Sequence[str] | None,
 ) -> NewWaitpoint:
-    now = runtime.clock.now()
-    if isinstance(timeout, dt.datetime):
-        if timeout.tzinfo is None:
-            raise InvalidOptionError("timeout", timeout, "a timezone-aware datetime or duration")
-        timeout_at: float | None = timeout.timestamp()
-    else:
-        seconds = parse_optional_duration(timeout, option="timeout")
-        timeout_at = None if seconds is None else now + seconds
-    ttl = parse_optional_duration(idempotency_key_ttl, option="idempotency_key_ttl")
-    return NewWaitpoint(
-        WaitpointKind.TOKEN,
-        runtime.engine.environment,
-        timeout_at=timeout_at,
+    return runtime.engine.new_token(
+        timeout=timeout,
         idempotency_key=_key(idempotency_key, execution),
-        idempotency_ttl=DEFAULT_IDEMPOTENCY_TTL if ttl is None else ttl,
-        tags=normalize_tags(tags),
+        idempotency_key_ttl=idempotency_key_ttl,
+        tags=tags,
         created_by_run_id=None if execution is None else execution.run_id,
     )
 
 
 def create_token_sync(
     *,
-    timeout: DurationLike | dt.datetime | None = None,
+    timeout: TimeoutLike = None,
     idempotency_key: str | Sequence[str] | None = None,
     idempotency_key_ttl: DurationLike | None = None,
     tags: str | Sequence[str] | None = None,
@@ -241,7 +217,7 @@ def create_token_sync(
         )
     runtime = current_runtime()
     new = _new_token(runtime, None, timeout, idempotency_key, idempotency_key_ttl, tags)
-    waitpoint, cached = runtime.storage.create_waitpoint(new, None, runtime.clock.now())
+    waitpoint, cached = runtime.engine.create_token(new)
     return Token(waitpoint.id, token_url(runtime, waitpoint.id), cached)
 
 
@@ -285,19 +261,12 @@ def complete_token_sync(token: Token | Waitpoint | str, data: Any = None) -> Wai
     """Sync form of :func:`complete_token`."""
     runtime = current_runtime()
     output = jsonutil.dumps(data, what="token output", limit=runtime.config.max_payload_bytes)
-    waitpoint = runtime.engine.complete_waitpoint(_token_id(token), door="sdk", output_json=output)
-    if waitpoint is None or waitpoint.kind != WaitpointKind.TOKEN:
-        raise InvalidOptionError("token", _token_id(token), "the id of an existing token")
-    return waitpoint
+    return runtime.engine.complete_token(_token_id(token), output, door="sdk")[0]
 
 
 def retrieve_token_sync(token: Token | Waitpoint | str) -> Waitpoint:
     """A token's current state."""
-    runtime = current_runtime()
-    waitpoint = runtime.storage.get_waitpoint(runtime.engine.environment, _token_id(token))
-    if waitpoint is None or waitpoint.kind != WaitpointKind.TOKEN:
-        raise InvalidOptionError("token", _token_id(token), "the id of an existing token")
-    return waitpoint
+    return current_runtime().engine.get_token(_token_id(token))
 
 
 async def retrieve_token(token: Token | Waitpoint | str) -> Waitpoint:
@@ -330,7 +299,7 @@ def list_tokens_sync(
         created_after=ts(created_after),
         created_before=ts(created_before),
     )
-    return runtime.storage.list_waitpoints(filters, max(1, min(limit, 1000)), cursor)
+    return runtime.engine.list_tokens(filters, limit, cursor)
 
 
 async def list_tokens(**filters: Any) -> tuple[builtins.list[Waitpoint], str | None]:

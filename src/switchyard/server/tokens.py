@@ -28,8 +28,9 @@ from switchyard.core.waitpoints import (
     WaitpointKind,
     WaitpointStatus,
 )
+from switchyard.engine.tokens import CALLBACK_SECRET, token_signature
 from switchyard.runtime import Runtime
-from switchyard.sdk.wait import CALLBACK_SECRET, _new_token, token_signature
+from switchyard.sdk.wait import _new_token
 from switchyard.server.access import auth_failures, auth_of, client_address
 from switchyard.server.errors import ApiError
 from switchyard.server.inputs import (
