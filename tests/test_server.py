@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from switchyard.engine.tokens import CALLBACK_SECRET
 from switchyard.runtime import Runtime, reset_runtime
 from switchyard.sdk import wait
 from switchyard.server import create_app
@@ -34,7 +35,7 @@ def server(tmp_path: Path, database_url: str) -> Iterator[str]:
 def _signature(database_url: str, token_id: str) -> str:
     storage = open_storage(database_url)
     try:
-        return wait.token_signature(storage.secret(wait.CALLBACK_SECRET), token_id)
+        return wait.token_signature(storage.secret(CALLBACK_SECRET), token_id)
     finally:
         storage.close()
 

@@ -52,6 +52,12 @@ def token_signature(secret: str, token_id: str) -> str:
     return hmac.new(secret.encode(), token_id.encode(), hashlib.sha256).hexdigest()[:40]
 
 
+def callback_url(public_url: str, secret: str, token_id: str) -> str:
+    """A token's callback URL on the API at ``public_url``, signed with ``secret``."""
+    signature = token_signature(secret, token_id)
+    return f"{public_url.rstrip('/')}{CALLBACK_PREFIX}/{token_id}/callback/{signature}"
+
+
 def signature_ok(secret: str, token_id: str, signature: str) -> bool:
     """Whether ``signature`` is the token's, compared in constant time."""
     return hmac.compare_digest(signature.encode(), token_signature(secret, token_id).encode())
@@ -97,8 +103,7 @@ class Tokens(Waitpoints):
 
     def token_url(self, public_url: str, token_id: str) -> str:
         """The token's callback URL on the API at ``public_url``: POST JSON there."""
-        signature = token_signature(self.callback_secret(), token_id)
-        return f"{public_url.rstrip('/')}{CALLBACK_PREFIX}/{token_id}/callback/{signature}"
+        return callback_url(public_url, self.callback_secret(), token_id)
 
     def new_token(
         self,
@@ -126,9 +131,14 @@ class Tokens(Waitpoints):
         """Store a token made by :meth:`new_token`; True with an existing one (its key)."""
         return self.storage.create_waitpoint(new, None, self.now())
 
-    def get_token(self, token_id: str) -> Waitpoint:
-        """A token by id, or :class:`TokenNotFoundError`."""
-        token = self.storage.get_waitpoint(self.environment, token_id)
+    def get_token(self, token_id: str, *, any_environment: bool = False) -> Waitpoint:
+        """A token by id, or :class:`TokenNotFoundError`. ``any_environment``: whichever
+        environment it is in (its signed callback URL is the capability, not a key)."""
+        if any_environment:
+            found = self.storage.get_waitpoints([token_id])
+            token = found[0] if found else None
+        else:
+            token = self.storage.get_waitpoint(self.environment, token_id)
         if token is None or token.kind != WaitpointKind.TOKEN:
             raise TokenNotFoundError(token_id)
         return token
@@ -140,24 +150,35 @@ class Tokens(Waitpoints):
         return self.storage.list_waitpoints(filters, max(1, min(limit, 1000)), cursor)
 
     def complete_token(
-        self, token_id: str, output_json: str | None, *, door: str
+        self,
+        token_id: str,
+        output_json: str | None,
+        *,
+        door: str,
+        any_environment: bool = False,
     ) -> tuple[Waitpoint, bool]:
         """Complete a token with ``output_json`` (first completion wins); the runs
         waiting on it continue. Returns it as it now stands and whether it had already
-        been completed or timed out before this call."""
-        return self._settle(token_id, door, output_json=output_json)
+        been completed or timed out before this call. ``door`` names the caller for the
+        hooks; ``any_environment`` as in :meth:`get_token`."""
+        before = self.get_token(token_id, any_environment=any_environment)
+        return self._settle(before, door, output_json=output_json)
 
     def time_out_token(self, token_id: str, *, door: str) -> tuple[Waitpoint, bool]:
         """Time a token out now: the runs waiting on it get a timed-out result."""
-        return self._settle(token_id, door, timed_out=True)
+        return self._settle(self.get_token(token_id), door, timed_out=True)
 
     def _settle(
-        self, token_id: str, door: str, *, output_json: str | None = None, timed_out: bool = False
+        self,
+        before: Waitpoint,
+        door: str,
+        *,
+        output_json: str | None = None,
+        timed_out: bool = False,
     ) -> tuple[Waitpoint, bool]:
-        before = self.get_token(token_id)
         now = self.now()
         done = self.complete_waitpoint(
-            token_id,
+            before.id,
             door=door,
             output_json=output_json,
             timed_out=timed_out,
@@ -165,5 +186,5 @@ class Tokens(Waitpoints):
             now=now,
         )
         if done is None:
-            raise TokenNotFoundError(token_id)
+            raise TokenNotFoundError(before.id)
         return done, (not before.is_pending or done.completed_at != now)

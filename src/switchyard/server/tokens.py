@@ -9,7 +9,6 @@ time, so someone without a URL learns nothing, not even which token ids exist.
 from __future__ import annotations
 
 import datetime as dt
-import hmac
 import re
 from functools import partial
 from typing import Any
@@ -19,18 +18,22 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
 from switchyard.core import jsonutil
-from switchyard.core.durations import DurationLike, parse_duration
+from switchyard.core.durations import parse_duration
 from switchyard.core.errors import InvalidOptionError
 from switchyard.core.idempotency import scoped_key
 from switchyard.core.waitpoints import (
     Waitpoint,
     WaitpointFilter,
-    WaitpointKind,
     WaitpointStatus,
 )
-from switchyard.engine.tokens import CALLBACK_SECRET, token_signature
+from switchyard.engine.tokens import (
+    CALLBACK_PREFIX,
+    TimeoutLike,
+    TokenNotFoundError,
+    signature_ok,
+)
+from switchyard.engine.tokens import callback_url as signed_url
 from switchyard.runtime import Runtime
-from switchyard.sdk.wait import _new_token
 from switchyard.server.access import auth_failures, auth_of, client_address
 from switchyard.server.errors import ApiError
 from switchyard.server.inputs import (
@@ -57,7 +60,7 @@ from switchyard.server.openapi_schemas import ANY, QUERY_STR, ref
 from switchyard.server.operations import operation
 from switchyard.server.views import waitpoint_json
 
-PREFIX = "/api/v1/waitpoints/tokens"
+PREFIX = CALLBACK_PREFIX
 CALLBACK_PATH = PREFIX + "/{token_id}/callback/{signature}"
 PUBLIC_PATHS = (re.compile(re.escape(PREFIX) + r"/[^/]+/callback/[^/]+"),)
 """Paths that take no API key: the callback URL is its own capability."""
@@ -72,15 +75,14 @@ async def callback_secret(request: Request) -> str:
     state = request.app.state
     secret: str | None = getattr(state, "callback_secret", None)
     if secret is None:
-        secret = await db(runtime_of(request).storage.secret, CALLBACK_SECRET)
+        secret = await db(runtime_of(request).engine.callback_secret)
         state.callback_secret = secret
     return secret
 
 
 def callback_url(runtime: Runtime, secret: str, token_id: str) -> str:
     """A token's callback URL (the same as :func:`switchyard.wait.token_url`)."""
-    base = runtime.config.public_url.rstrip("/")
-    return f"{base}{PREFIX}/{token_id}/callback/{token_signature(secret, token_id)}"
+    return signed_url(runtime.config.public_url, secret, token_id)
 
 
 _TOKEN_FIELDS = (
@@ -124,13 +126,13 @@ def _not_found(token_id: str) -> ApiError:
 
 
 async def _get_token(runtime: Runtime, token_id: str) -> Waitpoint:
-    token = await db(runtime.storage.get_waitpoint, runtime.engine.environment, token_id)
-    if token is None or token.kind != WaitpointKind.TOKEN:
-        raise _not_found(token_id)
-    return token
+    try:
+        return await db(runtime.engine.get_token, token_id)
+    except TokenNotFoundError:
+        raise _not_found(token_id) from None
 
 
-def _timeout(value: Any) -> DurationLike | dt.datetime | None:
+def _timeout(value: Any) -> TimeoutLike:
     """A duration (``"1h"``, ``3600``) or an ISO 8601 datetime with an offset."""
     if value is None:
         return None
@@ -167,25 +169,30 @@ def _strings(name: str, value: Any) -> str | list[str] | None:
 
 
 async def _settle(
-    runtime: Runtime, token: Waitpoint, *, output_json: str | None = None, timed_out: bool = False
+    runtime: Runtime,
+    token_id: str,
+    *,
+    output_json: str | None = None,
+    timed_out: bool = False,
+    any_environment: bool = False,
 ) -> tuple[Waitpoint, bool]:
-    """Complete or time out ``token``; returns it as it now stands and whether it
-    had already been completed or timed out (first completion wins)."""
-    now = runtime.clock.now()
-    done = await db(
-        partial(
-            runtime.engine.complete_waitpoint,
-            token.id,
-            door="http",
-            output_json=output_json,
-            timed_out=timed_out,
-            environment=token.environment,
-            now=now,
+    """Complete or time out a token; returns it as it now stands and whether it had
+    already been completed or timed out (first completion wins)."""
+    engine = runtime.engine
+    try:
+        if timed_out:
+            return await db(partial(engine.time_out_token, token_id, door="http"))
+        return await db(
+            partial(
+                engine.complete_token,
+                token_id,
+                output_json,
+                door="http",
+                any_environment=any_environment,
+            )
         )
-    )
-    if done is None:
-        raise _not_found(token.id)
-    return done, (not token.is_pending or done.completed_at != now)
+    except TokenNotFoundError:
+        raise _not_found(token_id) from None
 
 
 # -- routes -----------------------------------------------------------------------------
@@ -212,21 +219,21 @@ async def callback(request: Request) -> JSONResponse:
     signature: str = request.path_params["signature"]
     who, failures = client_address(request.scope), auth_failures(request)
     failures.check(who, "invalid callback signatures")
-    expected = token_signature(await callback_secret(request), token_id)
-    if not hmac.compare_digest(signature.encode(), expected.encode()):
+    if not signature_ok(await callback_secret(request), token_id, signature):
         failures.failed(who)
         raise ApiError(
             401,
             "invalid_signature",
             "invalid callback signature: POST to the token's url exactly as it was given",
         )
-    found = await db(runtime.storage.get_waitpoints, [token_id])
-    if not found or found[0].kind != WaitpointKind.TOKEN:
-        raise ApiError(404, "not_found", f"no token {token_id!r}")
+    try:  # the signed URL is the capability: the token may be in any environment
+        await db(partial(runtime.engine.get_token, token_id, any_environment=True))
+    except TokenNotFoundError:
+        raise ApiError(404, "not_found", f"no token {token_id!r}") from None
     limit = runtime.config.max_payload_bytes
     data = await read_json(request, limit)
     output = jsonutil.dumps({} if data is EMPTY else data, what="token output", limit=limit)
-    token, already = await _settle(runtime, found[0], output_json=output)
+    token, already = await _settle(runtime, token_id, output_json=output, any_environment=True)
     return JSONResponse({"id": token.id, "status": str(token.status), "already_completed": already})
 
 
@@ -252,15 +259,14 @@ async def create_token(request: Request) -> JSONResponse:
     ttl = body.get("idempotency_key_ttl")
     if ttl is not None and (isinstance(ttl, bool) or not isinstance(ttl, str | int | float)):
         raise _invalid(f"invalid idempotency_key_ttl={ttl!r}: expected a duration like '1d'")
-    new = _new_token(
-        runtime,
-        None,
-        _timeout(body.get("timeout")),
-        _strings("idempotency_key", body.get("idempotency_key")),
-        ttl,
-        _strings("tags", body.get("tags")),
+    key = _strings("idempotency_key", body.get("idempotency_key"))
+    new = runtime.engine.new_token(
+        timeout=_timeout(body.get("timeout")),
+        idempotency_key=None if key is None else scoped_key(key, "global"),
+        idempotency_key_ttl=ttl,
+        tags=_strings("tags", body.get("tags")),
     )
-    token, cached = await db(runtime.storage.create_waitpoint, new, None, runtime.clock.now())
+    token, cached = await db(runtime.engine.create_token, new)
     url = callback_url(runtime, await callback_secret(request), token.id)
     return JSONResponse(
         {"id": token.id, "url": url, "is_cached": cached}, status_code=200 if cached else 201
@@ -312,7 +318,7 @@ async def list_tokens(request: Request) -> JSONResponse:
     )
     limit = query_int(request, "limit", 50, 1, 1000)
     page, cursor = await db(
-        runtime.storage.list_waitpoints, filters, limit, params.get("cursor") or None
+        runtime.engine.list_tokens, filters, limit, params.get("cursor") or None
     )
     secret = await callback_secret(request)
     return JSONResponse(
@@ -360,9 +366,10 @@ async def complete_token(request: Request) -> JSONResponse:
     unknown = sorted(set(body) - {"data"})
     if unknown:
         raise _invalid(f'unknown field(s) {", ".join(unknown)}; send {{"data": ...}}')
-    token = await _get_token(runtime, request.path_params["token_id"])
+    token_id = request.path_params["token_id"]
+    await _get_token(runtime, token_id)  # a missing token is a 404 before a bad body
     output = jsonutil.dumps(body.get("data"), what="token output", limit=limit)
-    done, already = await _settle(runtime, token, output_json=output)
+    done, already = await _settle(runtime, token_id, output_json=output)
     data = token_json(runtime, await callback_secret(request), done)
     return JSONResponse({**_for_caller(request, data), "already_completed": already})
 
@@ -381,8 +388,7 @@ async def timeout_token(request: Request) -> JSONResponse:
     Runs waiting on it get a timed-out result. A finished token is left as it is.
     """
     runtime = runtime_of(request)
-    token = await _get_token(runtime, request.path_params["token_id"])
-    done, already = await _settle(runtime, token, timed_out=True)
+    done, already = await _settle(runtime, request.path_params["token_id"], timed_out=True)
     data = token_json(runtime, await callback_secret(request), done)
     return JSONResponse({**data, "already_completed": already})
 
