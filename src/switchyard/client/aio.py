@@ -202,6 +202,10 @@ class AsyncClient(Api):
         """See :meth:`Client.complete_token`."""
         return await self._do(self._c_complete_token(token_id, data))
 
+    async def list_tokens(self, **filters: Any) -> dict[str, Any]:
+        """See :meth:`Client.list_tokens`."""
+        return await self._do(self._c_tokens(filters))
+
     async def list_queues(self) -> list[dict[str, Any]]:
         """See :meth:`Client.list_queues`."""
         return await self._do(self._c_queues())
@@ -231,6 +235,14 @@ class AsyncClient(Api):
     async def resume_environment(self) -> dict[str, Any]:
         """See :meth:`Client.resume_environment`."""
         return await self._do(self._c_environment("resume", "POST"))
+
+    async def retrieve_environment(self) -> dict[str, Any]:
+        """See :meth:`Client.retrieve_environment`."""
+        return await self._do(self._c_environment())
+
+    async def set_environment_limit(self, limit: int | None) -> dict[str, Any]:
+        """See :meth:`Client.set_environment_limit`."""
+        return await self._do(self._c_environment("concurrency-limit", "PUT", {"limit": limit}))
 
     async def create_public_token(self, scope: str, id: str, *, expires_in: Any = None) -> str:
         """See :meth:`Client.create_public_token`."""

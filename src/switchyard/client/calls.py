@@ -137,16 +137,7 @@ class Api:
         return Call("GET", f"/api/v1/runs/{quoted(run_id)}", run_from_json)
 
     def _c_list(self, filters: Mapping[str, Any]) -> Call[RunPage]:
-        params: dict[str, Any] = {}
-        for key, value in filters.items():
-            if value is None:
-                continue
-            if key in ("status", "task") and not isinstance(value, str):
-                value = ",".join(str(v) for v in value)
-            if isinstance(value, dt.datetime):
-                value = value.isoformat()
-            params[key] = value
-        return Call("GET", "/api/v1/runs", _page, params)
+        return Call("GET", "/api/v1/runs", _page, query(filters))
 
     def _c_cancel(self, run_id: str) -> Call[list[str]]:
         path = f"/api/v1/runs/{quoted(run_id)}/cancel"
@@ -177,6 +168,9 @@ class Api:
             body,
             repeatable="idempotency_key" in body,  # the same token again
         )
+
+    def _c_tokens(self, filters: Mapping[str, Any]) -> Call[dict[str, Any]]:
+        return Call("GET", "/api/v1/waitpoints/tokens", dict, query(filters))
 
     def _c_token(self, token_id: str) -> Call[dict[str, Any]]:
         return Call("GET", f"/api/v1/waitpoints/tokens/{quoted(token_id)}", dict)
@@ -250,6 +244,21 @@ class Api:
         if call.body is not UNSET:
             kwargs["json"] = call.body
         return kwargs
+
+
+def query(filters: Mapping[str, Any]) -> dict[str, Any]:
+    """List filters as query parameters: None left out, lists comma-separated,
+    datetimes in ISO 8601."""
+    params: dict[str, Any] = {}
+    for key, value in filters.items():
+        if value is None:
+            continue
+        if key in ("status", "task") and not isinstance(value, str):
+            value = ",".join(str(v) for v in value)
+        if isinstance(value, dt.datetime):
+            value = value.isoformat()
+        params[key] = value
+    return params
 
 
 def stream_params(tag: str | Sequence[str], limit: int | None) -> dict[str, Any]:

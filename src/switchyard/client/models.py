@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from switchyard.core.errors import SwitchyardError
-from switchyard.core.models import Run
+from switchyard.core.models import EnvironmentInfo, QueueInfo, QueueStats, Run, WorkerInfo
 from switchyard.core.options import options_json
 from switchyard.core.retry import RetryPolicy
 from switchyard.core.states import RunStatus
+from switchyard.core.waitpoints import Waitpoint, WaitpointKind, WaitpointStatus
 
 
 class ClientError(SwitchyardError):
@@ -78,6 +79,70 @@ def run_from_json(data: Mapping[str, Any]) -> Run:
         worker_id=None,
         lease_expires_at=None,
         updated_at=_ts(data.get("updated_at")) or created,
+    )
+
+
+def token_from_json(data: Mapping[str, Any]) -> Waitpoint:
+    """A token (a :class:`~switchyard.Waitpoint`) from the API's JSON; what a token's
+    JSON leaves out (its environment, its key's expiry) is empty."""
+    return Waitpoint(
+        id=data["id"],
+        environment=data.get("environment", ""),
+        kind=WaitpointKind(data.get("kind", WaitpointKind.TOKEN)),
+        status=WaitpointStatus(data["status"]),
+        output=data.get("output"),
+        error=data.get("error"),
+        complete_after=_ts(data.get("complete_after")),
+        timeout_at=_ts(data.get("timeout_at")),
+        idempotency_key=data.get("idempotency_key"),
+        idempotency_expires_at=None,
+        tags=tuple(data.get("tags") or ()),
+        child_run_id=data.get("child_run_id"),
+        batch_id=data.get("batch_id"),
+        batch_total=data.get("batch_total"),
+        created_by_run_id=data.get("created_by_run_id"),
+        created_at=_ts(data.get("created_at")) or 0.0,
+        completed_at=_ts(data.get("completed_at")),
+    )
+
+
+def queue_from_json(data: Mapping[str, Any]) -> QueueInfo:
+    """A queue with its counts (an item of ``GET /api/v1/queues``)."""
+    return QueueInfo(
+        name=data["name"],
+        environment=data.get("environment", ""),
+        concurrency_limit=data.get("concurrency_limit"),
+        paused=bool(data.get("paused")),
+        queued=int(data.get("queued") or 0),
+        running=int(data.get("running") or 0),
+    )
+
+
+def queue_stats_from_json(data: Mapping[str, Any]) -> QueueStats:
+    """A queue's stats (``GET /api/v1/queues/{name}``)."""
+    names = {f.name for f in dataclasses.fields(QueueStats)}
+    return QueueStats(**{k: v for k, v in data.items() if k in names})
+
+
+def environment_from_json(data: Mapping[str, Any]) -> EnvironmentInfo:
+    """The environment with its workers (``GET /api/v1/environment``)."""
+    return EnvironmentInfo(
+        name=data["name"],
+        paused=bool(data["paused"]),
+        concurrency_limit=data.get("concurrency_limit"),
+        running=int(data.get("running") or 0),
+        workers=tuple(
+            WorkerInfo(
+                id=w["id"],
+                hostname=w["hostname"],
+                pid=int(w["pid"]),
+                task_ids=tuple(w.get("task_ids") or ()),
+                started_at=_ts(w.get("started_at")) or 0.0,
+                heartbeat_at=_ts(w.get("heartbeat_at")) or 0.0,
+                running=int(w.get("running") or 0),
+            )
+            for w in data.get("workers") or ()
+        ),
     )
 
 

@@ -222,6 +222,11 @@ class Client(Api):
         """Complete a token; ``data`` becomes its output (the first completion wins)."""
         return self._do(self._c_complete_token(token_id, data))
 
+    def list_tokens(self, **filters: Any) -> dict[str, Any]:
+        """Tokens newest first, ``{data, next_cursor}``: ``status``, ``tag``,
+        ``idempotency_key``, ``created_after``, ``created_before``, ``limit``, ``cursor``."""
+        return self._do(self._c_tokens(filters))
+
     def list_queues(self) -> list[dict[str, Any]]:
         """Queues with their counts."""
         return self._do(self._c_queues())
@@ -251,6 +256,14 @@ class Client(Api):
     def resume_environment(self) -> dict[str, Any]:
         """Resume the key's environment."""
         return self._do(self._c_environment("resume", "POST"))
+
+    def retrieve_environment(self) -> dict[str, Any]:
+        """The key's environment: paused or not, its limit, its workers."""
+        return self._do(self._c_environment())
+
+    def set_environment_limit(self, limit: int | None) -> dict[str, Any]:
+        """Cap how many runs of the key's environment execute at once (``None``: no cap)."""
+        return self._do(self._c_environment("concurrency-limit", "PUT", {"limit": limit}))
 
     def create_public_token(self, scope: str, id: str, *, expires_in: Any = None) -> str:
         """A browser token: ``read_run`` (one run) or ``complete_token`` (one token)."""
