@@ -40,6 +40,7 @@ _lock = threading.Lock()
 _runtime: Runtime | None = None
 _client: Client | None = None
 _client_resolved = False
+_generation = 0
 
 
 def _client_of(config: Config) -> Client | None:
@@ -73,26 +74,35 @@ def configure(
 ) -> Runtime | None:
     """Use ``config`` (default: the loaded project config) for every SDK call in this process.
 
-    ``client`` (a :class:`switchyard.Client`): triggers from outside runs go over HTTP.
-    Given alone, nothing else is set up (no database: returns None). A config with
+    ``client`` (a :class:`switchyard.Client`): what the SDK does outside runs
+    (triggers, ``runs.*``, tokens, queues, the environment) goes over HTTP. Given
+    alone, nothing else is set up (no database: returns None). A config with
     ``api_url`` and ``api_key`` makes such a client too.
     """
-    global _runtime, _client, _client_resolved
+    global _runtime, _client, _client_resolved, _generation
     if client is not None and config is None and storage is None:
         with _lock:
             _client, _client_resolved = client, True
+            _generation += 1
         return None
     runtime = Runtime(config or load_config(), clock=clock, storage=storage)
     with _lock:
         previous, _runtime = _runtime, runtime
         _client, _client_resolved = client or _client_of(runtime.config), True
+        _generation += 1
     if previous is not None and previous.storage is not runtime.storage:
         previous.close()
     return runtime
 
 
+def configuration() -> int:
+    """Which configuration is in force: changes with every :func:`configure` and
+    :func:`reset_runtime`, so what was picked for the last one can be picked again."""
+    return _generation
+
+
 def current_client() -> Client | None:
-    """The client triggers go through (outside runs), or None to use the database.
+    """The client the SDK goes through (outside runs), or None to use the database.
 
     Set by :func:`configure`; otherwise from ``api_url`` + ``api_key`` in the project
     config or ``SWITCHYARD_API_URL`` + ``SWITCHYARD_API_KEY``.
@@ -118,9 +128,10 @@ def current_runtime() -> Runtime:
 
 def reset_runtime() -> None:
     """Forget (and close) the configured runtime."""
-    global _runtime, _client, _client_resolved
+    global _runtime, _client, _client_resolved, _generation
     with _lock:
         previous, _runtime = _runtime, None
         _client, _client_resolved = None, False
+        _generation += 1
     if previous is not None:
         previous.close()

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
-from collections.abc import Callable, Coroutine, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol, TypeVar
 
 from switchyard.core.errors import NonDeterminismError, RunNotExecutingError
@@ -47,7 +47,7 @@ class ThreadSuspended(BaseException):
     """
 
 
-# Set in the context of coroutines that run_sync runs for a sync task's thread.
+# Set in the context of coroutines that bridge.run_sync runs for a sync task's thread.
 _in_thread: contextvars.ContextVar[bool] = contextvars.ContextVar(
     "switchyard_in_thread", default=False
 )
@@ -370,18 +370,10 @@ def set_execution(execution: Execution | None) -> contextvars.Token[Execution | 
     return _current.set(execution)
 
 
-def run_sync(coro_factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    """Run an execution coroutine from a sync task's thread on the worker's loop."""
-    execution = current_execution()
-    if execution is None:
-        raise RuntimeError("no execution in this thread")
+def sync_thread_context() -> contextvars.Context:
+    """A copy of the calling thread's context (its run context and execution) in which a
+    wait that must suspend unwinds the thread (:class:`ThreadSuspended`) instead of
+    parking: for coroutines run on the run's loop on behalf of a sync task's thread."""
     ctx = contextvars.copy_context()
-    ctx.run(_in_thread.set, True)  # a wait that must suspend unwinds this thread
-    future = asyncio.run_coroutine_threadsafe(_in_context(ctx, coro_factory), execution.loop)
-    return future.result()
-
-
-async def _in_context(ctx: contextvars.Context, fn: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    """Run ``fn()`` in the calling thread's context (its run context and execution)."""
-    task: asyncio.Task[T] = asyncio.get_running_loop().create_task(fn(), context=ctx)
-    return await task
+    ctx.run(_in_thread.set, True)
+    return ctx

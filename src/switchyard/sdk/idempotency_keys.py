@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from switchyard.core.idempotency import IdempotencyKey, Scope, scoped_key
-from switchyard.runtime import current_runtime
+from switchyard.sdk import transport
+from switchyard.sdk.bridge import to_thread
 from switchyard.sdk.context import current_context
 
 __all__ = ["IdempotencyKey", "create", "reset", "reset_sync"]
@@ -34,14 +34,9 @@ def reset_sync(task: Any, key: str | list[str]) -> bool:
     """
     task_id = task if isinstance(task, str) else task.id
     resolved = key if isinstance(key, IdempotencyKey) else scoped_key(key, "global")
-    runtime = current_runtime()
-    engine = runtime.engine
-    freed = runtime.storage.reset_idempotency_key(
-        engine.environment, task_id, resolved, engine.now()
-    )
-    return freed > 0
+    return transport.current_transport().reset_idempotency_key(task_id, resolved)
 
 
 async def reset(task: Any, key: str | list[str]) -> bool:
     """Async form of :func:`reset_sync`."""
-    return await asyncio.to_thread(reset_sync, task, key)
+    return await to_thread(reset_sync, task, key)

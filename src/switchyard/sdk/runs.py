@@ -8,12 +8,12 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from switchyard.core import jsonutil
 from switchyard.core.clock import monotonic
 from switchyard.core.handles import RunHandle
 from switchyard.core.models import Run, RunFilter, RunPage
 from switchyard.core.states import RunStatus
-from switchyard.runtime import current_runtime
+from switchyard.sdk import transport
+from switchyard.sdk.bridge import to_thread
 
 RunRef = str | RunHandle
 
@@ -24,12 +24,12 @@ def _id(run: RunRef) -> str:
 
 def retrieve_sync(run: RunRef) -> Run:
     """The run as stored now."""
-    return current_runtime().engine.get_run(_id(run))
+    return transport.current_transport().retrieve_run(_id(run))
 
 
 async def retrieve(run: RunRef) -> Run:
     """The run as stored now."""
-    return await asyncio.to_thread(retrieve_sync, run)
+    return await to_thread(retrieve_sync, run)
 
 
 def list_sync(
@@ -46,11 +46,9 @@ def list_sync(
     cursor: str | None = None,
 ) -> RunPage:
     """Runs newest first; every filter narrows the list."""
-    engine = current_runtime().engine
     statuses = (status,) if isinstance(status, str) else tuple(status or ())
     tasks = (task,) if isinstance(task, str) else tuple(task or ())
-    filters = RunFilter(
-        environment=engine.environment,
+    filters = RunFilter(  # the environment is the transport's
         statuses=tuple(RunStatus(s) for s in statuses),
         task_ids=tuple(tasks),
         tag=tag,
@@ -60,35 +58,32 @@ def list_sync(
         idempotency_key=idempotency_key,
         batch_id=batch_id,
     )
-    return engine.list_runs(filters, limit=limit, cursor=cursor)
+    return transport.current_transport().list_runs(filters, limit, cursor)
 
 
 async def list(**filters: Any) -> RunPage:
     """Async form of :func:`list_sync`."""
-    return await asyncio.to_thread(lambda: list_sync(**filters))
+    return await to_thread(list_sync, **filters)
 
 
 def cancel_sync(run: RunRef) -> builtins.list[str]:
     """Cancel a run and its unfinished children; returns the ids canceled."""
-    return current_runtime().engine.cancel(_id(run))
+    return transport.current_transport().cancel_run(_id(run))
 
 
 async def cancel(run: RunRef) -> builtins.list[str]:
     """Async form of :func:`cancel_sync`."""
-    return await asyncio.to_thread(cancel_sync, run)
+    return await to_thread(cancel_sync, run)
 
 
 def replay_sync(run: RunRef, payload: Any = None) -> RunHandle:
     """A new run of the same task with the same payload (or ``payload`` if given)."""
-    engine = current_runtime().engine
-    payload_json = None if payload is None else jsonutil.dumps(payload, what="payload")
-    result = engine.replay(_id(run), payload_json)
-    return RunHandle(result.run_id, result.task_id, False)
+    return transport.current_transport().replay_run(_id(run), payload)
 
 
 async def replay(run: RunRef, payload: Any = None) -> RunHandle:
     """Async form of :func:`replay_sync`."""
-    return await asyncio.to_thread(replay_sync, run, payload)
+    return await to_thread(replay_sync, run, payload)
 
 
 def poll_sync(run: RunRef, *, timeout: float = 60.0, interval: float = 0.05) -> Run:

@@ -24,7 +24,8 @@ from switchyard.core import jsonutil
 from switchyard.core.errors import AbortTaskRunError, NotInRunError
 from switchyard.core.retry import RetryPolicy
 from switchyard.core.waitpoints import JournalRef
-from switchyard.sdk.execution import Execution, current_execution, run_sync
+from switchyard.sdk.bridge import run_sync
+from switchyard.sdk.execution import Execution, current_execution
 
 RetryOption = Mapping[str, Any] | RetryPolicy | None
 

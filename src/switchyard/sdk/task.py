@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from functools import partial
@@ -19,9 +18,11 @@ from switchyard.core.retry import RetryPolicy
 from switchyard.core.states import RunStatus
 from switchyard.core.waitpoints import Waitpoint
 from switchyard.engine.enqueue import Parent
-from switchyard.runtime import Runtime, current_client, current_runtime
+from switchyard.runtime import Runtime, current_runtime
+from switchyard.sdk import transport
+from switchyard.sdk.bridge import run_sync, to_thread
 from switchyard.sdk.context import RunContext, current_context
-from switchyard.sdk.execution import Execution, current_execution, run_sync
+from switchyard.sdk.execution import Execution, current_execution
 from switchyard.sdk.queue import Queue
 from switchyard.sdk.registry import REGISTRY
 from switchyard.sdk.schema import Schema, SchemaLike
@@ -123,13 +124,7 @@ class Task(Generic[R]):
         """
         if current_execution() is not None:
             return run_sync(lambda: self.trigger(payload, **opts))
-        client = current_client()
-        if client is not None:  # configured with an API url: trigger over HTTP
-            return client.trigger(self.id, _wire_payload(self, payload), **opts)
-        runtime = current_runtime()
-        new = self._new_run(runtime, payload, self._options(opts))
-        result = runtime.engine.trigger([new])[0]
-        return RunHandle(result.run_id, self.id, result.is_cached)
+        return transport.current_transport().trigger(self, payload, opts)
 
     async def trigger(
         self,
@@ -148,7 +143,7 @@ class Task(Generic[R]):
         """
         execution = current_execution()
         if execution is None:
-            return await asyncio.to_thread(self.trigger_sync, payload, **opts)
+            return await to_thread(self.trigger_sync, payload, **opts)
         runtime = current_runtime()
         new = self._new_run(runtime, payload, self._options(opts))
         [handle], _ = await self._durable(execution, "trigger", [new], None)
@@ -258,23 +253,8 @@ class Task(Generic[R]):
                     **options,
                 )
             )
-        client = current_client()
-        if client is not None:  # configured with an API url: trigger over HTTP
-            return client.batch_trigger(
-                self.id,
-                [_wire_payload(self, item) for item in items],
-                idempotency_key=idempotency_key,
-                idempotency_key_ttl=idempotency_key_ttl,
-                **options,
-            )
-        runtime = current_runtime()
-        batch_id = runtime.engine.new_batch_id(runtime.clock.now())
-        new_runs = self._batch_runs(
-            runtime, items, batch_id, idempotency_key, idempotency_key_ttl, options
-        )
-        results = runtime.engine.trigger(new_runs)
-        return BatchHandle(
-            batch_id, tuple(RunHandle(r.run_id, self.id, r.is_cached) for r in results)
+        return transport.current_transport().batch_trigger(
+            self, items, idempotency_key, idempotency_key_ttl, options
         )
 
     def _batch_runs(
@@ -320,7 +300,7 @@ class Task(Generic[R]):
             )
             handles, _ = await self._durable(execution, "batch_trigger", new_runs, None)
             return BatchHandle(batch_id, tuple(handles))
-        return await asyncio.to_thread(
+        return await to_thread(
             self.batch_trigger_sync,
             items,
             idempotency_key=idempotency_key,
@@ -335,15 +315,6 @@ class Task(Generic[R]):
         return runtime.engine.new_run(
             self.info(), payload_json, options, parent=_parent(), batch_id=batch_id
         )
-
-
-def _wire_payload(task: Task[Any], item: Any) -> Any:
-    """A payload (or batch item) to send over HTTP: schema tasks validate it here first."""
-    if isinstance(item, BatchItem):
-        return BatchItem(_wire_payload(task, item.payload), item.options)
-    if task.schema is None:
-        return item
-    return task.schema.dump(task.schema.validate(item))
 
 
 def _require_execution(what: str) -> Execution:

@@ -7,18 +7,16 @@ the wait is over. Each call has a ``_sync`` twin for plain ``def`` tasks and syn
 
 from __future__ import annotations
 
-import asyncio
 import builtins
 import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from switchyard.core import jsonutil
 from switchyard.core.durations import DurationLike, parse_duration, parse_optional_duration
 from switchyard.core.errors import InvalidOptionError, NotInRunError
 from switchyard.core.handles import Token, WaitResult
 from switchyard.core.idempotency import IdempotencyKey, scoped_key
-from switchyard.core.models import DEFAULT_IDEMPOTENCY_TTL
+from switchyard.core.models import DEFAULT_ENVIRONMENT, DEFAULT_IDEMPOTENCY_TTL
 from switchyard.core.waitpoints import (
     NewWaitpoint,
     Waitpoint,
@@ -28,7 +26,9 @@ from switchyard.core.waitpoints import (
 )
 from switchyard.engine.tokens import TimeoutLike, token_signature
 from switchyard.runtime import Runtime, current_runtime
-from switchyard.sdk.execution import Execution, current_execution, run_sync
+from switchyard.sdk import transport
+from switchyard.sdk.bridge import run_sync, to_thread
+from switchyard.sdk.execution import Execution, current_execution
 
 __all__ = [
     "complete_token",
@@ -162,7 +162,7 @@ async def create_token(
     """
     execution = current_execution()
     if execution is None:
-        return await asyncio.to_thread(
+        return await to_thread(
             create_token_sync,
             timeout=timeout,
             idempotency_key=idempotency_key,
@@ -215,10 +215,9 @@ def create_token_sync(
                 tags=tags,
             )
         )
-    runtime = current_runtime()
-    new = _new_token(runtime, None, timeout, idempotency_key, idempotency_key_ttl, tags)
-    waitpoint, cached = runtime.engine.create_token(new)
-    return Token(waitpoint.id, token_url(runtime, waitpoint.id), cached)
+    return transport.current_transport().create_token(
+        timeout, _key(idempotency_key, None), idempotency_key_ttl, tags
+    )
 
 
 def _token_id(token: Token | Waitpoint | str) -> str:
@@ -254,24 +253,22 @@ async def for_token(token: Token | Waitpoint | str) -> WaitResult:
 
 async def complete_token(token: Token | Waitpoint | str, data: Any = None) -> Waitpoint:
     """Complete a token with ``data`` as its output. The first completion wins."""
-    return await asyncio.to_thread(complete_token_sync, token, data)
+    return await to_thread(complete_token_sync, token, data)
 
 
 def complete_token_sync(token: Token | Waitpoint | str, data: Any = None) -> Waitpoint:
     """Sync form of :func:`complete_token`."""
-    runtime = current_runtime()
-    output = jsonutil.dumps(data, what="token output", limit=runtime.config.max_payload_bytes)
-    return runtime.engine.complete_token(_token_id(token), output, door="sdk")[0]
+    return transport.current_transport().complete_token(_token_id(token), data)
 
 
 def retrieve_token_sync(token: Token | Waitpoint | str) -> Waitpoint:
     """A token's current state."""
-    return current_runtime().engine.get_token(_token_id(token))
+    return transport.current_transport().retrieve_token(_token_id(token))
 
 
 async def retrieve_token(token: Token | Waitpoint | str) -> Waitpoint:
     """A token's current state."""
-    return await asyncio.to_thread(retrieve_token_sync, token)
+    return await to_thread(retrieve_token_sync, token)
 
 
 def list_tokens_sync(
@@ -285,26 +282,25 @@ def list_tokens_sync(
     cursor: str | None = None,
 ) -> tuple[builtins.list[Waitpoint], str | None]:
     """Tokens newest first, filtered; returns the page and the next cursor."""
-    runtime = current_runtime()
     statuses = (status,) if isinstance(status, str) else tuple(status or ())
 
     def ts(value: float | dt.datetime | None) -> float | None:
         return value.timestamp() if isinstance(value, dt.datetime) else value
 
     filters = WaitpointFilter(
-        environment=runtime.engine.environment,
+        environment=DEFAULT_ENVIRONMENT,  # not used: the transport's environment
         statuses=tuple(WaitpointStatus(s.upper()) for s in statuses),
         tag=tag,
         idempotency_key=idempotency_key,
         created_after=ts(created_after),
         created_before=ts(created_before),
     )
-    return runtime.engine.list_tokens(filters, limit, cursor)
+    return transport.current_transport().list_tokens(filters, limit, cursor)
 
 
 async def list_tokens(**filters: Any) -> tuple[builtins.list[Waitpoint], str | None]:
     """Async form of :func:`list_tokens_sync`."""
-    return await asyncio.to_thread(lambda: list_tokens_sync(**filters))
+    return await to_thread(list_tokens_sync, **filters)
 
 
 # -- sync twins for plain `def` tasks -----------------------------------------------------
