@@ -77,8 +77,9 @@ class Config:
     telemetry: Any = None
     """Telemetry exporters (see the telemetry docs)."""
     api_url: str | None = None
-    """A ``switchyard server`` URL: with ``api_key``, triggers from outside runs go
-    over HTTP instead of to the database (``SWITCHYARD_API_URL``)."""
+    """A ``switchyard server`` URL: with ``api_key``, what the SDK does outside runs
+    (triggers, ``runs.*``, tokens, queues) goes over HTTP instead of to the database
+    (``SWITCHYARD_API_URL``)."""
     api_key: str | None = None
     """The API key for ``api_url`` (``SWITCHYARD_API_KEY``)."""
     dashboard_password: str | None = field(default=None, repr=False)

@@ -21,8 +21,9 @@ request is safe to repeat. They wait with exponential backoff and jitter, at lea
 payloads that fail their schema).
 
 With ``switchyard.configure(client=Client(...))`` (or ``SWITCHYARD_API_URL`` and
-``SWITCHYARD_API_KEY``), ``task.trigger(...)``, ``trigger_sync`` and ``batch_trigger``
-go through the client instead of the database.
+``SWITCHYARD_API_KEY``), what the SDK does outside runs (``task.trigger(...)``,
+``switchyard.runs.*``, the token calls, ``queues.*``, ``environments.*``) goes through
+the client instead of the database (see :mod:`switchyard.sdk.transport`).
 """
 
 from __future__ import annotations
