@@ -7,14 +7,16 @@ import json
 import logging
 import socket
 import sys
+import time
 from typing import Any
 
 import click
 
 from switchyard.config import import_app
 from switchyard.core import jsonutil
+from switchyard.core.clock import monotonic
 from switchyard.core.errors import InvalidJSONValueError, InvalidOptionError
-from switchyard.core.models import RunFilter, TaskInfo
+from switchyard.core.models import Run, RunFilter, TaskInfo
 from switchyard.core.options import OPTION_NAMES, TriggerOptions, option_field
 from switchyard.core.states import RunStatus
 from switchyard.runtime import Runtime
@@ -201,6 +203,17 @@ def migrate(state: State) -> None:
         render.console.print("database is up to date")
 
 
+def _poll(runtime: Runtime, run_id: str, timeout: float = 3600.0) -> Run:
+    """Wait for a run to end, reading the CLI's own database (whatever client the
+    environment configures for the SDK)."""
+    deadline = monotonic() + timeout
+    while True:
+        run = runtime.engine.get_run(run_id)
+        if run.is_final or monotonic() > deadline:
+            return run
+        time.sleep(0.05)
+
+
 def _parse_json(text: str | None, what: str) -> Any:
     if text is None:
         return None
@@ -274,8 +287,6 @@ def trigger(
     **flags: Any,
 ) -> None:
     """Trigger a run of TASK_ID."""
-    from switchyard.sdk import runs
-
     data = _parse_json(payload, "--payload")
     options = _trigger_options(flags)
     runtime = state.runtime()
@@ -297,7 +308,7 @@ def trigger(
             render.console.print(f"triggered [bold]{result.run_id}[/]{cached}")
         return
     with render.console.status(f"waiting for {result.run_id}…"):
-        run = runs.poll_sync(result.run_id, timeout=3600)
+        run = _poll(runtime, result.run_id)
     if as_json:
         click.echo(json.dumps(render.run_json(run)))
     else:

@@ -10,9 +10,8 @@ from rich.table import Table
 
 from switchyard.core import jsonutil
 from switchyard.core.errors import InvalidJSONValueError
-from switchyard.core.waitpoints import Waitpoint, WaitpointStatus
+from switchyard.core.waitpoints import Waitpoint, WaitpointFilter, WaitpointStatus
 from switchyard.runtime import Runtime
-from switchyard.sdk import wait
 
 from . import render
 
@@ -72,9 +71,12 @@ def tokens_list(
 ) -> None:
     """Tokens, newest first."""
     runtime = state.runtime()
-    page, next_cursor = wait.list_tokens_sync(
-        status=list(statuses), tag=tag, limit=limit, cursor=cursor
+    filters = WaitpointFilter(
+        environment=runtime.engine.environment,
+        statuses=tuple(WaitpointStatus(s.upper()) for s in statuses),
+        tag=tag,
     )
+    page, next_cursor = runtime.engine.list_tokens(filters, limit, cursor)
     if as_json:
         for token in page:
             click.echo(json.dumps(_token_json(runtime, token)))
