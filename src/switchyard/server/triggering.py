@@ -8,7 +8,6 @@ until every item of a request is valid.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import os
 import signal
@@ -29,6 +28,7 @@ from switchyard.core.errors import (
     PayloadValidationError,
     UnknownTaskError,
 )
+from switchyard.core.group_commit import GroupCommit
 from switchyard.core.models import NewRun, TaskInfo, TriggerResult
 from switchyard.core.option_values import MAX_SECONDS as MAX_SECONDS  # re-exported
 from switchyard.core.option_values import fields_of
@@ -198,9 +198,10 @@ transaction commits, before any response is sent, as a crash would
 
 
 @dataclass
-class _Pending:
+class _Request:
+    """One request's runs, and (with an ``Idempotency-Key``) how to store its response."""
+
     runs: list[NewRun]
-    future: asyncio.Future[list[TriggerResult]]
     reservation: Reservation | None = None
     render: Render | None = None
 
@@ -216,20 +217,23 @@ def _encoded(render: Render) -> Callable[[Sequence[TriggerResult]], tuple[int, s
 class TriggerWriter:
     """Writes the runs of concurrent trigger requests in few transactions.
 
-    Up to ``max_in_flight`` writes run at once; requests that arrive meanwhile queue
-    up and the next free writer takes them all in one transaction. Under load this
-    turns many small commits into few larger ones (commits wait for the disk); alone,
-    a request is written at once. If a combined write fails, each request is written
-    on its own so only the one at fault fails. A request's runs are all created or none.
+    A :class:`~switchyard.core.group_commit.GroupCommit` of requests: up to
+    ``max_in_flight`` writes at once, each taking the requests that queued up meanwhile
+    (at most ``max_runs`` runs) in one transaction; alone, a request is written at once.
+    If a combined write fails, each request is written on its own so only the one at
+    fault fails. A request's runs are all created or none.
     """
 
     def __init__(self, engine: Engine, max_runs: int = 2000, max_in_flight: int = 4) -> None:
         self.engine = engine  # its trigger: one transaction, reported to its hooks
-        self.max_runs = max_runs
-        self.max_in_flight = max_in_flight
-        self._pending: list[_Pending] = []
-        self._in_flight = 0
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._commits: GroupCommit[_Request, list[TriggerResult]] = GroupCommit(
+            db,
+            self._write,
+            max_size=max_runs,
+            size=lambda request: len(request.runs),
+            writers=max_in_flight,
+            isolate=True,
+        )
 
     async def write(
         self,
@@ -244,58 +248,24 @@ class TriggerWriter:
         reservation marked ``stored``); a key a retry took over raises
         :class:`~switchyard.core.api_keys.RequestTakenOverError`, nothing stored.
         """
-        loop = asyncio.get_running_loop()
-        item = _Pending(runs, loop.create_future(), reservation, render)
-        self._pending.append(item)
-        if self._in_flight < self.max_in_flight:
-            self._in_flight += 1
-            task = loop.create_task(self._drain())
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-        return await item.future
+        return await self._commits.submit(_Request(runs, reservation, render))
 
-    async def _drain(self) -> None:
-        try:
-            while self._pending:
-                group: list[_Pending] = []
-                count = 0
-                while self._pending and (
-                    not group or count + len(self._pending[0].runs) <= self.max_runs
-                ):
-                    item = self._pending.pop(0)
-                    group.append(item)
-                    count += len(item.runs)
-                await self._write_group(group)
-        finally:
-            self._in_flight -= 1
-
-    async def _write_group(self, group: list[_Pending]) -> None:
+    def _write(self, group: Sequence[_Request]) -> list[list[TriggerResult]]:
+        """One transaction for the runs (and stored responses) of ``group``."""
         runs: list[NewRun] = []
         responses: list[RequestResponse] = []
-        for item in group:
-            if item.reservation is not None and item.render is not None:
-                encode = _encoded(item.render)
-                responses.append(item.reservation.response(len(runs), len(item.runs), encode))
-            runs.extend(item.runs)
-        try:
-            results = await db(self.engine.trigger, runs, responses)
-            if FAULT_AFTER_TRIGGER_COMMIT:
-                os.kill(os.getpid(), signal.SIGKILL)
-        except BaseException as exc:
-            if len(group) == 1 or not isinstance(exc, Exception):
-                for item in group:
-                    if not item.future.done():
-                        item.future.set_exception(exc)
-                if not isinstance(exc, Exception):
-                    raise
-                return
-            for item in group:  # one bad request broke the write: write each alone
-                await self._write_group([item])
-            return
-        start = 0
-        for item in group:
-            if item.reservation is not None and item.render is not None:
-                item.reservation.stored = True
-            if not item.future.done():
-                item.future.set_result(results[start : start + len(item.runs)])
-            start += len(item.runs)
+        for request in group:
+            if request.reservation is not None and request.render is not None:
+                encode = _encoded(request.render)
+                responses.append(request.reservation.response(len(runs), len(request.runs), encode))
+            runs.extend(request.runs)
+        results = self.engine.trigger(runs, responses)
+        if FAULT_AFTER_TRIGGER_COMMIT:
+            os.kill(os.getpid(), signal.SIGKILL)
+        out, start = [], 0
+        for request in group:
+            if request.reservation is not None and request.render is not None:
+                request.reservation.stored = True
+            out.append(results[start : start + len(request.runs)])
+            start += len(request.runs)
+        return out

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
 
+from switchyard.core.group_commit import GroupCommit
 from switchyard.core.models import Claim, Outcome
 from switchyard.core.waitpoints import JournalRef, NewWaitpoint, Waitpoint
 from switchyard.engine import Engine
@@ -26,7 +27,6 @@ from switchyard.runtime import Runtime
 from switchyard.sdk.execution import Execution
 from switchyard.sdk.registry import Registry
 from switchyard.storage import Storage
-from switchyard.worker.batcher import Batcher
 from switchyard.worker.leases import LeaseKeeper
 from switchyard.worker.threads import ThreadRunner
 from switchyard.worker.timers import DueTimers
@@ -75,11 +75,11 @@ class WorkerState(ABC):
     _parked: dict[str, _Active]
     _timers: DueTimers
     _background: set[asyncio.Task[None]]
-    _creates: Batcher[tuple[NewWaitpoint, JournalRef | None], tuple[Waitpoint, bool]]
-    _blocks: Batcher[
+    _creates: GroupCommit[tuple[NewWaitpoint, JournalRef | None], tuple[Waitpoint, bool]]
+    _blocks: GroupCommit[
         tuple[str, str, Sequence[str], Sequence[tuple[Waitpoint, JournalRef]]], list[Waitpoint]
     ]
-    _loads: Batcher[Sequence[str], list[Waitpoint]]
+    _loads: GroupCommit[Sequence[str], list[Waitpoint]]
     _pending: list[Outcome]
     _wake: asyncio.Event
     _flushed: asyncio.Event

@@ -37,17 +37,15 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from switchyard.core.clock import monotonic
 from switchyard.core.errors import SwitchyardError
+from switchyard.core.group_commit import GroupCommit
 from switchyard.core.ids import new_id
 from switchyard.core.models import Outcome
-from switchyard.core.waitpoints import JournalRef, NewWaitpoint, Waitpoint
 from switchyard.runtime import Runtime
 from switchyard.sdk.registry import REGISTRY, Registry
-from switchyard.worker.batcher import Batcher
 from switchyard.worker.claims import ClaimLoop
 from switchyard.worker.executor import Executor
 from switchyard.worker.leases import LeaseKeeper
@@ -97,15 +95,14 @@ class Worker(ClaimLoop, Executor, Outcomes, Parking, Stopping):
         self._timers = DueTimers()
         self._background: set[asyncio.Task[None]] = set()
         storage = self.storage
-        self._creates: Batcher[tuple[NewWaitpoint, JournalRef | None], tuple[Waitpoint, bool]] = (
-            Batcher(self._call, lambda items: storage.create_waitpoints(items, self.now()))
+        # Group commits (see switchyard.core.group_commit); typed in WorkerState.
+        self._creates = GroupCommit(
+            self._call, lambda items: storage.create_waitpoints(items, self.now())
         )
-        self._blocks: Batcher[
-            tuple[str, str, Sequence[str], Sequence[tuple[Waitpoint, JournalRef]]], list[Waitpoint]
-        ] = Batcher(self._call, lambda items: self.engine.block(items, self.now(), self.id))
-        self._loads: Batcher[Sequence[str], list[Waitpoint]] = Batcher(
-            self._call, storage.get_waitpoints_many
+        self._blocks = GroupCommit(
+            self._call, lambda items: self.engine.block(items, self.now(), self.id)
         )
+        self._loads = GroupCommit(self._call, storage.get_waitpoints_many)
         self._pending: list[Outcome] = []
         self._wake = asyncio.Event()
         self._flushed = asyncio.Event()
