@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
@@ -19,7 +18,7 @@ from switchyard.client.calls import (
     run_id,
     stream_params,
 )
-from switchyard.client.models import SseParser, run_from_json
+from switchyard.client.models import END_OF_STREAM, RunStream
 from switchyard.core.handles import BatchHandle, RunHandle, Token
 from switchyard.core.models import Run, RunPage
 
@@ -118,13 +117,10 @@ class AsyncClient(Api):
         return await self._do(self._c_metadata(run_id(run), metadata))
 
     async def _events(self, path: str, params: Mapping[str, Any] | None) -> AsyncIterator[Run]:
-        last_id: str | None = None
-        seen: dict[str, float] = {}
+        stream = RunStream()
         failures = 0
         while True:
-            headers = {"Accept": "text/event-stream"}
-            if last_id:
-                headers["Last-Event-ID"] = last_id
+            headers = stream.headers()
             try:
                 async with self._http.stream(
                     "GET",
@@ -139,20 +135,12 @@ class AsyncClient(Api):
                         await response.aread()
                         raise self._error(response)
                     failures = 0
-                    parser = SseParser()
                     async for line in response.aiter_lines():
-                        event = parser.feed(line)
-                        if event is None:
-                            continue
-                        if event.id:
-                            last_id = event.id
-                        if event.event == "end":
+                        found = stream.feed(line)
+                        if found is END_OF_STREAM:
                             return
-                        if event.event == "run":
-                            run = run_from_json(json.loads(event.data))
-                            if run.updated_at > seen.get(run.id, float("-inf")):
-                                seen[run.id] = run.updated_at
-                                yield run
+                        if isinstance(found, Run):
+                            yield found
             except httpx.TransportError:
                 failures += 1
                 if failures > self.max_retries:

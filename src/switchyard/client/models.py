@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -221,3 +222,43 @@ class SseParser:
         elif name == "id":
             self._event.id = value
         return None
+
+
+END_OF_STREAM = object()
+"""What :meth:`RunStream.feed` returns when the server ends the stream."""
+
+
+class RunStream:
+    """The runs of a realtime stream, across reconnects: the last event id to resume
+    from (``Last-Event-ID``) and each run's newest version, so a reconnect that replays
+    events yields nothing twice. One per subscription; a fresh parser per connection."""
+
+    def __init__(self) -> None:
+        self.last_id: str | None = None
+        self._seen: dict[str, float] = {}
+        self._parser = SseParser()
+
+    def headers(self) -> dict[str, str]:
+        """The request headers of the next connection."""
+        self._parser = SseParser()  # a new connection starts a new event
+        headers = {"Accept": "text/event-stream"}
+        if self.last_id:
+            headers["Last-Event-ID"] = self.last_id
+        return headers
+
+    def feed(self, line: str) -> Run | object | None:
+        """A run that changed, :data:`END_OF_STREAM`, or None (nothing new yet)."""
+        event = self._parser.feed(line)
+        if event is None:
+            return None
+        if event.id:
+            self.last_id = event.id
+        if event.event == "end":
+            return END_OF_STREAM
+        if event.event != "run":
+            return None
+        run = run_from_json(json.loads(event.data))
+        if run.updated_at <= self._seen.get(run.id, float("-inf")):
+            return None
+        self._seen[run.id] = run.updated_at
+        return run

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
@@ -19,7 +18,7 @@ from switchyard.client.calls import (
     run_id,
     stream_params,
 )
-from switchyard.client.models import SseParser, run_from_json
+from switchyard.client.models import END_OF_STREAM, RunStream
 from switchyard.core.handles import BatchHandle, RunHandle, Token
 from switchyard.core.models import Run, RunPage
 
@@ -137,13 +136,10 @@ class Client(Api):
         return self._do(self._c_metadata(run_id(run), metadata))
 
     def _events(self, path: str, params: Mapping[str, Any] | None) -> Iterator[Run]:
-        last_id: str | None = None
-        seen: dict[str, float] = {}
+        stream = RunStream()
         failures = 0
         while True:
-            headers = {"Accept": "text/event-stream"}
-            if last_id:
-                headers["Last-Event-ID"] = last_id
+            headers = stream.headers()
             try:
                 with self._http.stream(
                     "GET",
@@ -158,20 +154,12 @@ class Client(Api):
                         response.read()
                         raise self._error(response)
                     failures = 0
-                    parser = SseParser()
                     for line in response.iter_lines():
-                        event = parser.feed(line)
-                        if event is None:
-                            continue
-                        if event.id:
-                            last_id = event.id
-                        if event.event == "end":
+                        found = stream.feed(line)
+                        if found is END_OF_STREAM:
                             return
-                        if event.event == "run":
-                            run = run_from_json(json.loads(event.data))
-                            if run.updated_at > seen.get(run.id, float("-inf")):
-                                seen[run.id] = run.updated_at
-                                yield run
+                        if isinstance(found, Run):
+                            yield found
             except httpx.TransportError:
                 failures += 1
                 if failures > self.max_retries:
