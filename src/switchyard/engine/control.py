@@ -1,4 +1,5 @@
-"""Control: pausing queues and the environment, their limits, and their statistics."""
+"""Control: pausing queues and the environment, their limits, and their statistics;
+whether the database answers."""
 
 from __future__ import annotations
 
@@ -54,3 +55,7 @@ class Control(EngineBase):
     def environment_info(self) -> EnvironmentInfo:
         """Paused or not, the limit, and what runs on which worker."""
         return self.storage.environment_info(self.environment)
+
+    def ping(self) -> None:
+        """Raise if the database does not answer (a cheap read; for health checks)."""
+        self.storage.get_waitpoint(self.environment, "healthz")

@@ -1,5 +1,7 @@
 """Dequeue: claiming runs for a worker and resuming its parked runs when their timers
-come due; each claim starts (or resumes) an attempt under a lease."""
+come due; each claim starts (or resumes) an attempt under a lease. Also what else a
+worker needs of storage: handing runs back, the state of its parked runs, its lease
+channel and its wake-ups."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from switchyard.core.models import Claim
 from switchyard.core.waitpoints import Waitpoint
 from switchyard.engine.base import EngineBase
 from switchyard.engine.hooks import ClaimEvent, ResumeEvent
+from switchyard.storage.base import LeaseChannel, Notifier
 
 
 class Dequeue(EngineBase):
@@ -47,6 +50,25 @@ class Dequeue(EngineBase):
         if resumed:
             self._claimed(resumed, worker_id, now)
         return resumed
+
+    def release(self, worker_id: str, run_ids: Sequence[str], now: float) -> int:
+        """Hand runs the worker will not finish back to their queue (shutdown, or a
+        parked run it could not resume); returns how many."""
+        return self.storage.release(worker_id, run_ids, now)
+
+    def run_states(self, run_ids: Sequence[str]) -> dict[str, tuple[str, str | None, str | None]]:
+        """``{run_id: (status, attempt id, worker id)}``: whether parked runs are still
+        this worker's to continue."""
+        return self.storage.run_states(run_ids)
+
+    def open_lease_channel(self, timeout: float) -> LeaseChannel:
+        """A connection of its own to renew a worker's leases on, whose calls give up
+        within about ``timeout`` seconds (see :class:`LeaseChannel`)."""
+        return self.storage.open_lease_channel(timeout)
+
+    def open_notifier(self) -> Notifier:
+        """Wake-ups for new or newly claimable runs of the environment."""
+        return self.storage.open_notifier(self.environment)
 
     def _claimed(
         self,

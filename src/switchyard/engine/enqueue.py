@@ -216,6 +216,11 @@ class Enqueue(EngineBase):
             replayed_from=run.id,
         )
 
+    def reset_idempotency_key(self, task_id: str, key: str) -> int:
+        """Free an idempotency key (already scoped) of a task, so the next trigger with
+        it makes a new run; returns how many runs held it (0 or 1)."""
+        return self.storage.reset_idempotency_key(self.environment, task_id, key, self.now())
+
     def register(self, tasks: Sequence[TaskInfo], worker_id: str | None = None) -> None:
         """Record task definitions (a worker does this as it starts)."""
         self.storage.register(self.environment, tasks, worker_id, self.now())

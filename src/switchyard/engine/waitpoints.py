@@ -8,7 +8,7 @@ from typing import Any
 
 from switchyard.core.errors import NotWaitingError
 from switchyard.core.states import RunStatus
-from switchyard.core.waitpoints import JournalRef, Waitpoint, WaitpointKind
+from switchyard.core.waitpoints import JournalRef, NewWaitpoint, Waitpoint, WaitpointKind
 from switchyard.engine.base import EngineBase
 from switchyard.engine.hooks import SuspendEvent, WaitpointEvent
 from switchyard.storage.base import Storage
@@ -49,6 +49,23 @@ class Waitpoints(EngineBase):
         """Every waitpoint the run waited on or waits on now, oldest first."""
         self.get_run(run_id)
         return self.storage.run_waitpoints(run_id)
+
+    def get_waitpoint(self, waitpoint_id: str) -> Waitpoint | None:
+        """A waitpoint of the environment by id, or None."""
+        return self.storage.get_waitpoint(self.environment, waitpoint_id)
+
+    def create_waitpoints(
+        self, items: Sequence[tuple[NewWaitpoint, JournalRef | None]], now: float
+    ) -> list[tuple[Waitpoint, bool] | BaseException]:
+        """Create (or find by idempotency key) and journal waitpoints in one
+        transaction; each is ``(it, is_cached)``, or the exception that failed it alone."""
+        return self.storage.create_waitpoints(items, now)
+
+    def get_waitpoints_many(
+        self, id_lists: Sequence[Sequence[str]]
+    ) -> list[list[Waitpoint] | BaseException]:
+        """Several lists of waitpoints by id, in one read."""
+        return self.storage.get_waitpoints_many(id_lists)
 
     def skip_wait(self, run_id: str) -> list[Waitpoint]:
         """End the time wait (``wait.for_`` / ``wait.until``) a WAITING run is in, now."""
