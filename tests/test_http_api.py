@@ -472,7 +472,7 @@ async def test_realtime_hub_fans_out_changes_once(runtime: Runtime, clock: FakeC
     engine.register([TaskInfo(id="h-plain", queue="task/h-plain")])
     info = engine.get_task("h-plain")
     assert info is not None
-    hub = Hub(runtime.storage, runtime.clock, interval=3600)  # polled by hand here
+    hub = Hub(runtime.engine, interval=3600)  # polled by hand here
     by_tag = Subscriber("dev", tags=frozenset({"t"}))
     other_env = Subscriber("staging", tags=frozenset({"t"}))
     [result] = engine.trigger([engine.new_run(info, "1", TriggerOptions(tags=["t", "u"]))])

@@ -31,6 +31,10 @@ class Runtime:
             self.storage.migrate()
         self.engine = Engine(self.storage, clock, config.environment, config.defaults())
 
+    def migrate(self) -> list[str]:
+        """Apply pending database migrations; the names of those applied."""
+        return self.storage.migrate()
+
     def close(self) -> None:
         """Close the storage."""
         self.storage.close()

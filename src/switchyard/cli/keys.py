@@ -61,7 +61,7 @@ def keys_create(state: State, name: str, as_json: bool) -> None:
         key_hash=hash_key(secret),
         created_at=runtime.clock.now(),
     )
-    runtime.storage.create_api_key(key)
+    runtime.engine.create_api_key(key)
     if as_json:
         click.echo(json.dumps({**_key_json(key), "key": secret}))
         return
@@ -83,7 +83,7 @@ def keys_create(state: State, name: str, as_json: bool) -> None:
 def keys_list(state: State, all_envs: bool, as_json: bool) -> None:
     """Keys of the environment (prefixes only: keys are stored hashed)."""
     runtime = state.runtime()
-    found = runtime.storage.list_api_keys(None if all_envs else runtime.engine.environment)
+    found = runtime.engine.list_api_keys(all_environments=all_envs)
     if as_json:
         for key in found:
             click.echo(json.dumps(_key_json(key)))
@@ -115,7 +115,7 @@ def keys_list(state: State, all_envs: bool, as_json: bool) -> None:
 def keys_revoke(state: State, key_id: str) -> None:
     """Revoke a key by id (servers stop accepting it within seconds)."""
     runtime = state.runtime()
-    key = runtime.storage.revoke_api_key(key_id, runtime.clock.now())
+    key = runtime.engine.revoke_api_key(key_id)
     if key is None:
         raise SwitchyardError(f"no API key {key_id!r}: see `switchyard keys list --all`")
     render.console.print(f"revoked [bold]{key.id}[/] ({key.name}, {key.prefix})")

@@ -194,7 +194,7 @@ def migrate(state: State) -> None:
     """Apply pending database migrations (dev and workers also do this on start)."""
     config = dataclasses.replace(state.config(), auto_migrate=False)
     runtime = Runtime(config)
-    applied = runtime.storage.migrate()
+    applied = runtime.migrate()
     runtime.close()
     if applied:
         for name in applied:

@@ -30,7 +30,7 @@ from switchyard.core.waitpoints import (
     WaitpointKind,
     new_waitpoint,
 )
-from switchyard.storage.base import Storage
+from switchyard.engine import Engine
 
 T = TypeVar("T")
 # Loop turns to wait before suspending, so siblings in an asyncio.gather reach their waits.
@@ -57,7 +57,7 @@ class ExecutionHost(Protocol):
     """What the worker provides to an execution."""
 
     async def db(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run a storage call off the event loop."""
+        """Run an engine call off the event loop."""
         ...
 
     def now(self) -> float:
@@ -96,7 +96,7 @@ class Execution:
         self,
         *,
         host: ExecutionHost,
-        storage: Storage,
+        engine: Engine,
         run_id: str,
         attempt_id: str,
         attempt_number: int,
@@ -105,7 +105,7 @@ class Execution:
         inline_wait_max: float = 0.0,
     ) -> None:
         self.host = host
-        self.storage = storage
+        self.engine = engine
         self.run_id = run_id
         self.attempt_id = attempt_id
         self.attempt_number = attempt_number
@@ -145,7 +145,7 @@ class Execution:
         return JournalRef(self.run_id, self.attempt_number, position, kind, name), entry
 
     async def record(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run a storage call that records a durable operation."""
+        """Run an engine call that records a durable operation."""
         self._in_flight += 1
         try:
             return await self.host.db(fn, *args)
@@ -175,7 +175,7 @@ class Execution:
             return False, None
         if self._run_steps is None:
             self._run_steps = self.loop.create_task(
-                self.host.db(self.storage.load_steps, self.run_id)
+                self.host.db(self.engine.load_steps, self.run_id)
             )
         loading = self._run_steps
         try:

@@ -85,7 +85,7 @@ async def step(
             await execution.host.sleep_until(execution.host.now() + policy.backoff(tries))
     text = jsonutil.dumps(result, what=f"result of step {name!r}")
     stored = await execution.record(
-        execution.storage.record_step, ref, execution.attempt_id, key, text, execution.host.now()
+        execution.engine.record_step, ref, execution.attempt_id, key, text, execution.host.now()
     )
     return json.loads(stored)  # an earlier record of the step wins over this one
 
@@ -119,7 +119,7 @@ def step_sync(
     text = jsonutil.dumps(result, what=f"result of step {name!r}")
     stored = run_sync(
         lambda: execution.record(
-            execution.storage.record_step,
+            execution.engine.record_step,
             ref,
             execution.attempt_id,
             key,

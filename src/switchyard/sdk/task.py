@@ -161,7 +161,7 @@ class Task(Generic[R]):
         if entry is not None:
             return [RunHandle(i, self.id, c) for i, c in entry.result], entry.waitpoint
         call = partial(
-            execution.storage.trigger_children,
+            execution.engine.trigger_children,
             new_runs,
             wait=wait,
             journal=ref,

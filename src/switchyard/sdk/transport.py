@@ -280,12 +280,7 @@ class DatabaseTransport:
         return self.runtime.engine.environment_info()
 
     def reset_idempotency_key(self, task_id: str, key: str) -> bool:
-        runtime = self.runtime
-        engine = runtime.engine
-        freed = runtime.storage.reset_idempotency_key(
-            engine.environment, task_id, key, engine.now()
-        )
-        return freed > 0
+        return self.runtime.engine.reset_idempotency_key(task_id, key) > 0
 
 
 class HttpTransport:

@@ -238,14 +238,11 @@ async def for_token(token: Token | Waitpoint | str) -> WaitResult:
     if entry is not None and entry.waitpoint is not None:
         waitpoint = entry.waitpoint
     else:
-        runtime = current_runtime()
-        found = await execution.host.db(
-            execution.storage.get_waitpoint, runtime.engine.environment, token_id
-        )
+        found = await execution.host.db(execution.engine.get_waitpoint, token_id)
         if found is None or found.kind != WaitpointKind.TOKEN:
             raise InvalidOptionError("token", token_id, "the id of an existing token")
         await execution.record(
-            execution.storage.record_journal, ref, None, execution.host.now(), found.id
+            execution.engine.record_journal, ref, None, execution.host.now(), found.id
         )
         waitpoint = found
     return _result(await execution.wait_for(waitpoint))

@@ -363,8 +363,8 @@ class AccessMiddleware:
         cached = self._keys.get(digest)
         if cached is not None and cached[1] > now:
             return cached[0]
-        storage = self.runtime.storage
-        key = await run_in_threadpool(storage.find_api_key, digest)
+        engine = self.runtime.engine
+        key = await run_in_threadpool(engine.find_api_key, digest)
         ttl = _KEY_CACHE_SECONDS if key is not None else _MISS_CACHE_SECONDS
         if len(self._keys) > 10_000:
             self._keys.clear()
@@ -372,14 +372,14 @@ class AccessMiddleware:
         touched = -_TOUCH_EVERY if key is None else self._touched.get(key.id, -_TOUCH_EVERY)
         if key is not None and key.is_active and now - touched >= _TOUCH_EVERY:
             self._touched[key.id] = now
-            await run_in_threadpool(storage.touch_api_key, key.id, self.runtime.clock.now())
+            await run_in_threadpool(engine.touch_api_key, key.id)
         return key
 
     async def _secret(self, name: str) -> str:
         """A per-database signing secret, read once per process."""
         found = self._secrets.get(name)
         if found is None:
-            found = self._secrets[name] = await run_in_threadpool(self.runtime.storage.secret, name)
+            found = self._secrets[name] = await run_in_threadpool(self.runtime.engine.secret, name)
         return found
 
     async def _public_token(self, token: str) -> Auth:

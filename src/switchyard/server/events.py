@@ -32,15 +32,14 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
-from switchyard.core.clock import Clock
 from switchyard.core.models import Run, RunFilter
+from switchyard.engine import Engine
 from switchyard.server.errors import ApiError
 from switchyard.server.inputs import db, query_int, query_list, runtime_of
 from switchyard.server.openapi_parts import LAST_EVENT_ID, RUN_ID, SSE, query_param
 from switchyard.server.openapi_schemas import QUERY_STR
 from switchyard.server.operations import operation
 from switchyard.server.views import app_singleton, run_json
-from switchyard.storage import Storage
 
 POLL_INTERVAL = 0.2
 LOOKBACK = 1.0
@@ -98,11 +97,11 @@ class Subscriber:
 
 
 class Hub:
-    """Polls storage for changed runs and fans them out to the open streams."""
+    """Polls the engine for changed runs (every environment with streams) and fans
+    them out to the open streams."""
 
-    def __init__(self, storage: Storage, clock: Clock, interval: float = POLL_INTERVAL) -> None:
-        self.storage = storage
-        self.clock = clock
+    def __init__(self, engine: Engine, interval: float = POLL_INTERVAL) -> None:
+        self.engine = engine
         self.interval = interval
         self._subscribers: set[Subscriber] = set()
         self._seen: dict[str, float] = {}
@@ -134,12 +133,14 @@ class Hub:
         by_env: dict[str, list[Subscriber]] = {}
         for sub in self._subscribers:
             by_env.setdefault(sub.environment, []).append(sub)
-        now = self.clock.now()
+        now = self.engine.now()
         since = now - LOOKBACK
         for environment, subs in by_env.items():
             run_ids = sorted({i for s in subs for i in s.run_ids})
             tags = sorted({t for s in subs for t in s.tags})
-            changed = await db(self.storage.runs_changed, environment, run_ids, tags, since)
+            changed = await db(
+                self.engine.runs_changed, run_ids, tags, since, environment=environment
+            )
             latest: dict[str, Run] = {}
             for _, run in changed:
                 known = latest.get(run.id)
@@ -161,7 +162,7 @@ class Hub:
 def hub_of(request: Request) -> Hub:
     """The app's hub (one per server process)."""
     runtime = request.app.state.runtime
-    return app_singleton(request, "switchyard_hub", lambda: Hub(runtime.storage, runtime.clock))
+    return app_singleton(request, "switchyard_hub", lambda: Hub(runtime.engine))
 
 
 def _last_event(request: Request) -> tuple[float, str] | None:
@@ -276,7 +277,7 @@ async def tag_events(request: Request) -> Response:
     async def snapshot() -> list[Run]:
         if last is not None:  # resumed: what changed since the last event
             since = last[0] - LOOKBACK
-            changed = await db(runtime.storage.runs_changed, environment, [], tags, since)
+            changed = await db(runtime.engine.runs_changed, [], tags, since)
             latest = {run.id: run for _, run in changed}
             return sorted(latest.values(), key=lambda r: (r.updated_at, r.id))
         found: dict[str, Run] = {}

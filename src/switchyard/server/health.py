@@ -31,7 +31,7 @@ async def healthz(request: Request) -> JSONResponse:
     """200 ``{"status": "ok", ...}`` when the database answers, else 503."""
     runtime = runtime_of(request)
     try:
-        await db(runtime.storage.get_waitpoint, runtime.engine.environment, "healthz")
+        await db(runtime.engine.ping)
     except Exception as exc:
         raise ApiError(503, "unavailable", f"database unreachable: {type(exc).__name__}") from exc
     return JSONResponse(

@@ -111,14 +111,14 @@ async def idempotent(
             "invalid_request",
             f"invalid Idempotency-Key header: 1 to {MAX_KEY} printable characters, e.g. a UUID",
         )
-    storage = runtime.storage
-    environment = runtime.engine.environment
+    engine = runtime.engine
+    environment = engine.environment
     fingerprint = request_hash(request, body)
     now = runtime.clock.now()
     if time.monotonic() - _last_purge > _PURGE_EVERY:
         _last_purge = time.monotonic()
-        await db(storage.purge_requests, now)
-    stored = await db(storage.begin_request, environment, key, fingerprint, now, TTL, STALE_AFTER)
+        await db(engine.purge_requests, now)
+    stored = await db(engine.begin_request, key, fingerprint, now, TTL, STALE_AFTER)
     if stored is not None:
         if stored.status == 0 or stored.response is None:
             raise _in_progress()
@@ -146,8 +146,8 @@ async def _handle_and_store(
     reservation: Reservation,
     handle: Callable[[Reservation | None], Awaitable[Response]],
 ) -> Response:
-    storage = runtime.storage
-    held = (reservation.environment, reservation.key, reservation.reserved_at)
+    engine = runtime.engine
+    held = (reservation.key, reservation.reserved_at)
     try:
         response = await handle(reservation)
     except RequestTakenOverError:
@@ -155,15 +155,15 @@ async def _handle_and_store(
         # was stored; the retry's response is the one to get.
         raise _in_progress() from None
     except Exception:
-        await db(storage.release_request, *held)
+        await db(engine.release_request, *held)
         raise
     if reservation.stored:
         return response
     if response.status_code >= 300:
-        await db(storage.release_request, *held)
+        await db(engine.release_request, *held)
         return response
     # A response that did not come with runs (none so far): stored on its own.
     body = bytes(response.body).decode()
     now = runtime.clock.now()
-    await db(storage.finish_request, *held, response.status_code, body, now, TTL)
+    await db(engine.finish_request, *held, response.status_code, body, now, TTL)
     return response

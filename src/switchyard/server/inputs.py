@@ -32,7 +32,7 @@ def runtime_of(request: Request) -> Runtime:
 
 
 async def db(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run a (blocking) storage call in a worker thread."""
+    """Run a (blocking) engine call in a worker thread."""
     return await run_in_threadpool(fn, *args, **kwargs)
 
 

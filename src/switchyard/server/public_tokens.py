@@ -64,10 +64,10 @@ async def create_public_token(request: Request) -> JSONResponse:
     if scope == READ_RUN:
         await db(runtime.engine.get_run, target)  # 404 for an unknown run
     elif scope == COMPLETE_TOKEN:
-        found = await db(runtime.storage.get_waitpoint, environment, target)
+        found = await db(runtime.engine.get_waitpoint, target)
         if found is None or found.kind != WaitpointKind.TOKEN:
             raise ApiError(404, "not_found", f"no token {target!r} in this environment")
-    secret = await db(runtime.storage.secret, PUBLIC_TOKEN_SECRET)
+    secret = await db(runtime.engine.secret, PUBLIC_TOKEN_SECRET)
     claims = PublicClaims(environment, scope, target, runtime.clock.now() + ttl)
     return JSONResponse(
         {

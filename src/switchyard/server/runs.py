@@ -283,9 +283,7 @@ async def reschedule_run(request: Request) -> JSONResponse:
     now = runtime.clock.now()
     until = resolve_delay(moment(data["delay"], "delay"), now)
     assert until is not None
-    run, moved = await db(
-        runtime.storage.reschedule_run, runtime.engine.environment, run_id, until, now
-    )
+    run, moved = await db(runtime.engine.reschedule_run, run_id, until, now)
     if run is None:
         raise RunNotFoundError(run_id)
     if not moved:
@@ -320,13 +318,7 @@ async def update_metadata(request: Request) -> JSONResponse:
         raise invalid('send {"metadata": {...}}: the new metadata, a JSON object')
     text = jsonutil.dumps(metadata, what="metadata", limit=limit)
     run_id = request.path_params["run_id"]
-    run = await db(
-        runtime.storage.update_run_metadata,
-        runtime.engine.environment,
-        run_id,
-        text,
-        runtime.clock.now(),
-    )
+    run = await db(runtime.engine.update_run_metadata, run_id, text)
     if run is None:
         raise RunNotFoundError(run_id)
     return JSONResponse(run_json(run))

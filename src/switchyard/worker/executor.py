@@ -27,7 +27,7 @@ class Executor(WorkerState):
 
     # -- ExecutionHost ----------------------------------------------------------------
     async def db(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run a storage call on the worker's database thread."""
+        """Run an engine call on the worker's database thread."""
         return await self._call(fn, *args)
 
     def now(self) -> float:
@@ -102,7 +102,7 @@ class Executor(WorkerState):
         self._active.pop(run_id, None)
         self._drop_lease(active)
         self._evict(active)
-        await self._call(self.storage.release, self.id, [run_id], self.engine.now())
+        await self._call(self.engine.release, self.id, [run_id], self.engine.now())
         return None
 
     async def _execute(self, active: _Active, after: asyncio.Task[None] | None = None) -> None:
@@ -117,11 +117,11 @@ class Executor(WorkerState):
             journal = []
             if claim.resumed:  # parked elsewhere, or this worker restarted: replay
                 journal = await self._call(
-                    self.storage.load_journal, claim.run.id, claim.attempt_number
+                    self.engine.load_journal, claim.run.id, claim.attempt_number
                 )
             active.execution = Execution(
                 host=self,
-                storage=self.storage,
+                engine=self.engine,
                 run_id=claim.run.id,
                 attempt_id=claim.attempt_id,
                 attempt_number=claim.attempt_number,
@@ -211,7 +211,7 @@ class Executor(WorkerState):
                 log.exception("could not suspend %s (try %d)", run_id, tries + 1)
                 await asyncio.sleep(0.2 * 2**tries)
         else:  # hand it back: another claim starts a fresh attempt
-            await self._call(self.storage.release, self.id, [run_id], self.engine.now())
+            await self._call(self.engine.release, self.id, [run_id], self.engine.now())
             return
         if waiting or self._active.get(run_id) is not active:
             return  # _execute's cleanup frees the slot and drops the lease

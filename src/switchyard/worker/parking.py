@@ -27,7 +27,7 @@ class Parking(WorkerState):
         if not self._parked:
             return
         ids = list(self._parked)[:500]
-        states = await self._call(self.storage.run_states, ids)
+        states = await self._call(self.engine.run_states, ids)
         for run_id in ids:
             active = self._parked.get(run_id)
             if active is None:

@@ -26,7 +26,6 @@ from switchyard.engine import Engine
 from switchyard.runtime import Runtime
 from switchyard.sdk.execution import Execution
 from switchyard.sdk.registry import Registry
-from switchyard.storage import Storage
 from switchyard.worker.leases import LeaseKeeper
 from switchyard.worker.threads import ThreadRunner
 from switchyard.worker.timers import DueTimers
@@ -58,7 +57,6 @@ class WorkerState(ABC):
 
     runtime: Runtime
     engine: Engine
-    storage: Storage
     registry: Registry
     task_ids: list[str]
     concurrency: int

@@ -14,7 +14,8 @@ One asyncio event loop runs:
 - the maintenance loop: promotes delayed runs, expires TTLs, recovers lapsed leases;
 - the notifier: wakes the claim loop when runs may be claimable.
 
-All other storage calls go through one dedicated thread so the loop never blocks on I/O.
+All other database calls (engine operations) go through one dedicated thread so the loop
+never blocks on I/O.
 
 :class:`Worker` is composed of one part per concern, mixins over a shared base:
 
@@ -77,7 +78,6 @@ class Worker(ClaimLoop, Executor, Outcomes, Parking, Stopping):
         settings = runtime.config.worker
         self.runtime = runtime
         self.engine = runtime.engine
-        self.storage = runtime.storage
         self.registry = registry
         self.task_ids = task_ids or registry.ids()
         self.concurrency = concurrency or settings.concurrency
@@ -94,15 +94,15 @@ class Worker(ClaimLoop, Executor, Outcomes, Parking, Stopping):
         self._parked: dict[str, _Active] = {}
         self._timers = DueTimers()
         self._background: set[asyncio.Task[None]] = set()
-        storage = self.storage
+        engine = self.engine
         # Group commits (see switchyard.core.group_commit); typed in WorkerState.
         self._creates = GroupCommit(
-            self._call, lambda items: storage.create_waitpoints(items, self.now())
+            self._call, lambda items: engine.create_waitpoints(items, self.now())
         )
         self._blocks = GroupCommit(
             self._call, lambda items: self.engine.block(items, self.now(), self.id)
         )
-        self._loads = GroupCommit(self._call, storage.get_waitpoints_many)
+        self._loads = GroupCommit(self._call, engine.get_waitpoints_many)
         self._pending: list[Outcome] = []
         self._wake = asyncio.Event()
         self._flushed = asyncio.Event()
@@ -129,9 +129,9 @@ class Worker(ClaimLoop, Executor, Outcomes, Parking, Stopping):
             )
         tasks = [self.registry.get(t) for t in self.task_ids]
         await self._call(self.engine.register, [t.info() for t in tasks], self.id)
-        notifier = self.storage.open_notifier(self.engine.environment)
+        notifier = self.engine.open_notifier()
         self._keeper = keeper = LeaseKeeper(
-            self.storage.open_lease_channel(max(1.0, self.lease_seconds / 4)),
+            self.engine.open_lease_channel(max(1.0, self.lease_seconds / 4)),
             self.id,
             self.lease_seconds,
             self.engine.now,
@@ -202,5 +202,5 @@ class Worker(ClaimLoop, Executor, Outcomes, Parking, Stopping):
                 active.task.cancel()
         await asyncio.gather(*(a.task for a in leftover if a.task), return_exceptions=True)
         await self._call(
-            self.storage.release, self.id, [a.claim.run.id for a in leftover], self.engine.now()
+            self.engine.release, self.id, [a.claim.run.id for a in leftover], self.engine.now()
         )

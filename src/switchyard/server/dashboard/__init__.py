@@ -129,7 +129,7 @@ async def create_session(request: Request) -> JSONResponse:
         failures.failed(who)
         await asyncio.sleep(0.25)  # slows guessing down further, costs a person nothing
         raise ApiError(401, "unauthorized", "wrong dashboard password")
-    secret = await db(runtime.storage.secret, DASHBOARD_SESSION_SECRET)
+    secret = await db(runtime.engine.secret, DASHBOARD_SESSION_SECRET)
     environment = runtime.engine.environment
     claims = PublicClaims(
         environment,
