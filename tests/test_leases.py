@@ -152,3 +152,31 @@ async def test_a_run_claimed_again_here_starts_only_once_its_old_attempt_ended(
     (s1, a1, _), (e1, b1, u1), (s2, a2, t2), (e2, b2, _) = spans[handle.id]
     assert (s1, a1, e1, b1, s2, a2, e2, b2) == ("start", 1, "end", 1, "start", 2, "end", 2)
     assert u1 <= t2, "the second attempt started before the first one ended"
+
+
+async def test_a_claim_that_comes_back_too_late_is_handed_back_unstarted(
+    real_runtime: Runtime, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A claim that took most of the lease (a stalled database) is never started: its
+    lease could lapse before the watchdog stopped it. It is handed back and runs later."""
+    engine = real_runtime.engine
+    claim = engine.claim
+    slow = {"on": True}
+
+    def stalled_claim(*args: Any) -> Any:
+        claims = claim(*args)
+        if claims and slow["on"]:
+            slow["on"] = False
+            time.sleep(1.8)  # the claim committed, then the answer was this late
+        return claims
+
+    monkeypatch.setattr(engine, "claim", stalled_claim)
+    caplog.set_level(logging.WARNING, logger="switchyard.worker")
+    async with running_worker(real_runtime, ["lease-patient"], lease_seconds=2.0):
+        handle = await patient.trigger(None)
+        run = await asyncio.to_thread(sy.runs.poll_sync, handle, timeout=30)
+    assert run.status == RunStatus.COMPLETED
+    statuses = [a.status for a in engine.list_attempts(handle.id)]
+    assert statuses[-1] == AttemptStatus.COMPLETED and len(statuses) == 2, statuses
+    assert statuses[0] in (AttemptStatus.RELEASED, AttemptStatus.CRASHED), statuses
+    assert any("handing it back unstarted" in r.getMessage() for r in caplog.records)

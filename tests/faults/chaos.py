@@ -325,7 +325,7 @@ def runtime_attempts(run_id: str) -> list[Any]:
 
 
 def chaos(
-    *, runs: int, seconds: float, workers: int = 3, lease: float = 2.0, seed: int = 1
+    *, runs: int, seconds: float, workers: int = 3, lease: float = 4.0, seed: int = 1
 ) -> Report:
     """A chaos run on a fresh PostgreSQL schema; returns its report."""
     require_postgres()
@@ -348,7 +348,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3000)
     parser.add_argument("--seconds", type=float, default=180.0)
     parser.add_argument("--workers", type=int, default=3)
-    parser.add_argument("--lease", type=float, default=2.0)
+    parser.add_argument("--lease", type=float, default=4.0)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     report = chaos(

@@ -11,6 +11,7 @@ from typing import Any
 from switchyard.core.clock import monotonic
 from switchyard.core.models import Claim
 from switchyard.core.waitpoints import Waitpoint
+from switchyard.worker.leases import STOP_AT
 from switchyard.worker.state import T, WorkerState, _Active, log
 
 _CLAIM_BATCH = 200
@@ -100,6 +101,22 @@ class ClaimLoop(WorkerState):
         clock); ``waitpoints``: the completed waitpoints of a parked run, when already read.
         """
         assert self._keeper is not None
+        late = monotonic() - sent
+        if late >= self.lease_seconds * STOP_AT:
+            # The claim took so long (a stalled database, a starved machine) that its
+            # lease may lapse before the watchdog could stop the run: never start it.
+            log.warning(
+                "run %s: its claim came back %.1fs after it was sent (lease %gs); "
+                "handing it back unstarted",
+                claim.run.id,
+                late,
+                self.lease_seconds,
+            )
+            self._keeper.abandon(claim.run.id, claim.attempt_id)
+            parked = self._parked.get(claim.run.id)
+            if parked is not None:
+                self._evict(parked)
+            return
         self._keeper.hold(claim.run.id, claim.attempt_id, sent)
         if claim.resumed:
             parked = self._parked.pop(claim.run.id, None)

@@ -101,6 +101,12 @@ class LeaseKeeper:
             self._leases[run_id] = _Lease(attempt_id, since, since + self.lease_seconds)
             self._release.pop(run_id, None)
 
+    def abandon(self, run_id: str, attempt_id: str) -> None:
+        """A claim came back too late to run safely: hand it back at the next renewal
+        that shows it still held here (or let its lease lapse)."""
+        with self._lock:
+            self._release[run_id] = attempt_id
+
     def drop(self, run_id: str, attempt_id: str) -> None:
         """The attempt is over here (finished, stopped or parked as WAITING)."""
         with self._lock:
