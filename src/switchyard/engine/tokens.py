@@ -151,7 +151,7 @@ class Tokens(Waitpoints):
 
     def complete_token(
         self,
-        token_id: str,
+        token: str | Waitpoint,
         output_json: str | None,
         *,
         door: str,
@@ -159,14 +159,20 @@ class Tokens(Waitpoints):
     ) -> tuple[Waitpoint, bool]:
         """Complete a token with ``output_json`` (first completion wins); the runs
         waiting on it continue. Returns it as it now stands and whether it had already
-        been completed or timed out before this call. ``door`` names the caller for the
-        hooks; ``any_environment`` as in :meth:`get_token`."""
-        before = self.get_token(token_id, any_environment=any_environment)
+        been completed or timed out before this call. ``token``: its id, or the token
+        as :meth:`get_token` just returned it (not read again). ``door`` names the caller
+        for the hooks; ``any_environment`` as in :meth:`get_token`."""
+        before = self._known(token, any_environment)
         return self._settle(before, door, output_json=output_json)
 
-    def time_out_token(self, token_id: str, *, door: str) -> tuple[Waitpoint, bool]:
+    def time_out_token(self, token: str | Waitpoint, *, door: str) -> tuple[Waitpoint, bool]:
         """Time a token out now: the runs waiting on it get a timed-out result."""
-        return self._settle(self.get_token(token_id), door, timed_out=True)
+        return self._settle(self._known(token, False), door, timed_out=True)
+
+    def _known(self, token: str | Waitpoint, any_environment: bool) -> Waitpoint:
+        if isinstance(token, Waitpoint):
+            return token
+        return self.get_token(token, any_environment=any_environment)
 
     def _settle(
         self,

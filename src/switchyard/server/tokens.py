@@ -170,29 +170,20 @@ def _strings(name: str, value: Any) -> str | list[str] | None:
 
 async def _settle(
     runtime: Runtime,
-    token_id: str,
+    token: str | Waitpoint,
     *,
     output_json: str | None = None,
     timed_out: bool = False,
-    any_environment: bool = False,
 ) -> tuple[Waitpoint, bool]:
-    """Complete or time out a token; returns it as it now stands and whether it had
-    already been completed or timed out (first completion wins)."""
+    """Complete or time out a token (its id, or the token just read); returns it as it
+    now stands and whether it had already been completed or timed out (first wins)."""
     engine = runtime.engine
     try:
         if timed_out:
-            return await db(partial(engine.time_out_token, token_id, door="http"))
-        return await db(
-            partial(
-                engine.complete_token,
-                token_id,
-                output_json,
-                door="http",
-                any_environment=any_environment,
-            )
-        )
+            return await db(partial(engine.time_out_token, token, door="http"))
+        return await db(partial(engine.complete_token, token, output_json, door="http"))
     except TokenNotFoundError:
-        raise _not_found(token_id) from None
+        raise _not_found(token if isinstance(token, str) else token.id) from None
 
 
 # -- routes -----------------------------------------------------------------------------
@@ -227,13 +218,13 @@ async def callback(request: Request) -> JSONResponse:
             "invalid callback signature: POST to the token's url exactly as it was given",
         )
     try:  # the signed URL is the capability: the token may be in any environment
-        await db(partial(runtime.engine.get_token, token_id, any_environment=True))
+        found = await db(partial(runtime.engine.get_token, token_id, any_environment=True))
     except TokenNotFoundError:
         raise ApiError(404, "not_found", f"no token {token_id!r}") from None
     limit = runtime.config.max_payload_bytes
     data = await read_json(request, limit)
     output = jsonutil.dumps({} if data is EMPTY else data, what="token output", limit=limit)
-    token, already = await _settle(runtime, token_id, output_json=output, any_environment=True)
+    token, already = await _settle(runtime, found, output_json=output)
     return JSONResponse({"id": token.id, "status": str(token.status), "already_completed": already})
 
 
@@ -367,9 +358,9 @@ async def complete_token(request: Request) -> JSONResponse:
     if unknown:
         raise _invalid(f'unknown field(s) {", ".join(unknown)}; send {{"data": ...}}')
     token_id = request.path_params["token_id"]
-    await _get_token(runtime, token_id)  # a missing token is a 404 before a bad body
+    token = await _get_token(runtime, token_id)  # a missing token: 404 before a bad body
     output = jsonutil.dumps(body.get("data"), what="token output", limit=limit)
-    done, already = await _settle(runtime, token_id, output_json=output)
+    done, already = await _settle(runtime, token, output_json=output)
     data = token_json(runtime, await callback_secret(request), done)
     return JSONResponse({**_for_caller(request, data), "already_completed": already})
 
