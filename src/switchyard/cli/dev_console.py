@@ -6,8 +6,10 @@ lines with rich; ``switchyard -v worker`` logs them at DEBUG on ``switchyard.wor
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import logging
+import queue
 import threading
 from collections.abc import Callable
 
@@ -136,10 +138,16 @@ class RunStateLines(Hooks):
 
 
 def console_sink(console: Console | None = None) -> Sink:
-    """Print each line with rich: ``12:03:04 run_… hello-world  EXECUTING  attempt 1``."""
-    out = console or render.console
+    """Print each line with rich: ``12:03:04 run_… hello-world  EXECUTING  attempt 1``.
 
-    def sink(at: float, run_id: str, task_id: str, state: str, detail: str) -> None:
+    Hooks run inside the engine's operations (on the worker's database thread), so the
+    sink only queues the line; a thread of its own formats and prints it, and whatever
+    is queued is printed at exit. Printing never slows a claim or a resume.
+    """
+    out = console or render.console
+    lines: queue.SimpleQueue[tuple[float, str, str, str, str] | None] = queue.SimpleQueue()
+
+    def show(at: float, run_id: str, task_id: str, state: str, detail: str) -> None:
         clock = dt.datetime.fromtimestamp(at).strftime("%H:%M:%S")
         style = _STYLE.get(state, "bold")
         out.print(
@@ -148,6 +156,21 @@ def console_sink(console: Console | None = None) -> Sink:
             soft_wrap=True,
             highlight=False,
         )
+
+    def printer() -> None:
+        while (line := lines.get()) is not None:
+            show(*line)
+
+    def drain() -> None:
+        lines.put(None)
+        thread.join(timeout=2)
+
+    thread = threading.Thread(target=printer, name="switchyard-dev-console", daemon=True)
+    thread.start()
+    atexit.register(drain)
+
+    def sink(at: float, run_id: str, task_id: str, state: str, detail: str) -> None:
+        lines.put((at, run_id, task_id, state, detail))
 
     return sink
 
