@@ -153,7 +153,9 @@ class Chaos:
 
     def _fault(self) -> None:
         index = self.rng.randrange(len(self.slots))
-        dice = self.rng.random()
+        # The first faults are a kill and a partition, whatever the dice say.
+        dice = 0.3 if not self.report.kills else 0.9 if not self.report.partitions else 0.0
+        dice = dice or self.rng.random()
         if dice < 0.15:
             self._kill_server()
         elif dice < 0.55:
@@ -334,7 +336,7 @@ def chaos(
     run = Chaos(url, folder, workers=workers, lease=lease, seed=seed)
     configure(make_config(url, public_url=f"http://127.0.0.1:{run.port}"))
     try:
-        return run.run(runs, seconds, fault_every=max(1.0, lease))
+        return run.run(runs, seconds, fault_every=1.5)
     finally:
         run.close()
         reset_runtime()
