@@ -38,12 +38,15 @@ from switchyard.storage.sql_api import SqlApi
 from switchyard.storage.sql_dequeue import SqlDequeue
 from switchyard.storage.sql_hooks import Cursor
 from switchyard.storage.sql_queues import SqlQueues
+from switchyard.storage.sql_reads import SqlWaitpointReads
 from switchyard.storage.sql_resume import SqlResume
 from switchyard.storage.sql_steps import SqlSteps
 from switchyard.storage.sql_waitpoints import SqlWaitpoints
 
 
-class SqlStorage(SqlApi, SqlWaitpoints, SqlSteps, SqlResume, SqlQueues, SqlDequeue, Storage):
+class SqlStorage(
+    SqlApi, SqlWaitpoints, SqlWaitpointReads, SqlSteps, SqlResume, SqlQueues, SqlDequeue, Storage
+):
     """A :class:`Storage` over SQL; subclasses provide connections and dialect SQL
     (the hooks of :class:`~switchyard.storage.sql_hooks.SqlHooks`)."""
 
