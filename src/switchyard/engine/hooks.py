@@ -57,13 +57,11 @@ class TriggerEvent:
     error: BaseException | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class ClaimEvent:
-    """A worker claimed a run: a new attempt starts (``after_claim``)."""
+class _OfClaim:
+    """What an event about a claimed attempt tells from its ``claim``."""
 
+    __slots__ = ()
     claim: Claim
-    worker_id: str
-    at: float
 
     @property
     def run_id(self) -> str:
@@ -82,7 +80,7 @@ class ClaimEvent:
 
     @property
     def attempt_id(self) -> str:
-        """The attempt that starts."""
+        """The attempt that starts or continues."""
         return self.claim.attempt_id
 
     @property
@@ -92,7 +90,16 @@ class ClaimEvent:
 
 
 @dataclass(frozen=True, slots=True)
-class ResumeEvent:
+class ClaimEvent(_OfClaim):
+    """A worker claimed a run: a new attempt starts (``after_claim``)."""
+
+    claim: Claim
+    worker_id: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class ResumeEvent(_OfClaim):
     """A WAITING run continues its attempt on a worker (``after_resume``).
 
     ``waitpoints``: the completed waitpoints, when the worker read them in the same
@@ -103,21 +110,6 @@ class ResumeEvent:
     worker_id: str
     at: float
     waitpoints: Sequence[Waitpoint] = ()
-
-    @property
-    def run_id(self) -> str:
-        """The run."""
-        return self.claim.run.id
-
-    @property
-    def task_id(self) -> str:
-        """The run's task."""
-        return self.claim.run.task_id
-
-    @property
-    def attempt_number(self) -> int:
-        """The attempt that continues."""
-        return self.claim.attempt_number
 
 
 class AttemptResult(enum.StrEnum):
